@@ -1,0 +1,16 @@
+namespace DmaLab.Iommu.PageTables;
+
+/// <summary>Page-table formats (Linux: enum io_pgtable_fmt, plus the private formats of the small SoC drivers).</summary>
+public enum IoPgtableFormat
+{
+    ArmLpaeS1,
+    ArmLpaeS2,
+    ArmV7s,
+    IntelSecondLevel,
+    AmdV1,
+    Omap,
+    Msm,
+    Exynos,
+    Tegra,
+    Rockchip,
+}

@@ -1,0 +1,191 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+
+namespace DmaLab.Mm;
+
+/// <summary>
+/// Sparse simulated DRAM holding real bytes. The platform declares the DRAM ranges; everything else in the
+/// (up to 1 TiB) physical address space is a hole. A 4 KiB page costs host memory only once it is written;
+/// unwritten DRAM reads as zero. Accesses outside DRAM return <see cref="MemAccess.BusError"/>.
+/// </summary>
+public sealed class PhysicalMemory
+{
+    /// <summary>40 bits of physical address space (1 TiB), enough for every platform we model.</summary>
+    public const int MaxPhysBits = 40;
+    const int PageShift = PhysAddr.PageShift;
+    const int PageSize = 1 << PageShift;
+    const int ChunkShift = 14;                       // pages per directory chunk: 2^14 = 64 MiB
+    const int ChunkPages = 1 << ChunkShift;
+
+    readonly MemRange[] _ranges;
+    readonly byte[]?[]?[] _dir;
+    long _populatedPages;
+
+    public PhysicalMemory(IEnumerable<MemRange> dram)
+    {
+        _ranges = dram.OrderBy(r => r.Base.Value).ToArray();
+        for (int i = 0; i < _ranges.Length; i++)
+        {
+            var r = _ranges[i];
+            if (r.Size == 0 || (r.Base.Value | r.Size) % PhysAddr.PageSize != 0)
+                throw new ArgumentException($"DRAM range {r} is empty or not page aligned");
+            if (r.End.Value > 1UL << MaxPhysBits)
+                throw new ArgumentException($"DRAM range {r} ends above the {MaxPhysBits}-bit physical address space");
+            if (i > 0 && _ranges[i - 1].Overlaps(r))
+                throw new ArgumentException($"DRAM ranges {_ranges[i - 1]} and {r} overlap");
+        }
+        _dir = new byte[]?[]?[1 << (MaxPhysBits - PageShift - ChunkShift)];
+    }
+
+    public IReadOnlyList<MemRange> Ranges => _ranges;
+    public ulong TotalBytes => _ranges.Aggregate(0UL, (s, r) => s + r.Size);
+    /// <summary>Pages that hold host memory because they were written.</summary>
+    public long PopulatedPages => _populatedPages;
+    /// <summary>Highest DRAM address + 1.</summary>
+    public PhysAddr End => _ranges.Length == 0 ? default : _ranges[^1].End;
+
+    /// <summary>True when [addr, addr+len) lies entirely inside one DRAM range.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsDram(PhysAddr addr, ulong len = 1)
+    {
+        var ranges = _ranges;
+        for (int i = 0; i < ranges.Length; i++)
+            if (ranges[i].Contains(addr, len)) return true;
+        return false;
+    }
+
+    public MemAccess Read(PhysAddr addr, Span<byte> dst)
+    {
+        if (!IsDram(addr, (ulong)dst.Length)) return MemAccess.BusError;
+        ulong a = addr.Value;
+        while (!dst.IsEmpty)
+        {
+            int off = (int)(a & (PageSize - 1));
+            int n = Math.Min(PageSize - off, dst.Length);
+            var page = PageOrNull(a >> PageShift);
+            if (page is null) dst[..n].Clear();
+            else page.AsSpan(off, n).CopyTo(dst);
+            dst = dst[n..];
+            a += (ulong)n;
+        }
+        return MemAccess.Ok;
+    }
+
+    public MemAccess Write(PhysAddr addr, ReadOnlySpan<byte> src)
+    {
+        if (!IsDram(addr, (ulong)src.Length)) return MemAccess.BusError;
+        ulong a = addr.Value;
+        while (!src.IsEmpty)
+        {
+            int off = (int)(a & (PageSize - 1));
+            int n = Math.Min(PageSize - off, src.Length);
+            src[..n].CopyTo(Page(a >> PageShift).AsSpan(off, n));
+            src = src[n..];
+            a += (ulong)n;
+        }
+        return MemAccess.Ok;
+    }
+
+    public MemAccess Fill(PhysAddr addr, ulong len, byte value)
+    {
+        if (!IsDram(addr, len)) return MemAccess.BusError;
+        ulong a = addr.Value, end = addr.Value + len;
+        while (a < end)
+        {
+            int off = (int)(a & (PageSize - 1));
+            int n = (int)Math.Min((ulong)(PageSize - off), end - a);
+            if (value == 0 && PageOrNull(a >> PageShift) is null) { a += (ulong)n; continue; }
+            Page(a >> PageShift).AsSpan(off, n).Fill(value);
+            a += (ulong)n;
+        }
+        return MemAccess.Ok;
+    }
+
+    /// <summary>memmove between two physical ranges (the ranges may overlap).</summary>
+    public MemAccess Copy(PhysAddr dst, PhysAddr src, ulong len)
+    {
+        if (!IsDram(src, len) || !IsDram(dst, len)) return MemAccess.BusError;
+        if (len == 0 || dst == src) return MemAccess.Ok;
+        Span<byte> bounce = stackalloc byte[PageSize];
+        bool backwards = dst > src && dst.Value < src.Value + len;
+        ulong done = 0;
+        while (done < len)
+        {
+            int n = (int)Math.Min((ulong)PageSize, len - done);
+            ulong o = backwards ? len - done - (ulong)n : done;
+            Read(src + o, bounce[..n]);
+            Write(dst + o, bounce[..n]);
+            done += (ulong)n;
+        }
+        return MemAccess.Ok;
+    }
+
+    /// <summary>Reads a little-endian 64-bit word (page-table descriptors). Returns false on bus error.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryReadU64(PhysAddr addr, out ulong value)
+    {
+        if ((addr.Value & 7) != 0 || !IsDram(addr, 8)) { value = 0; return false; }
+        var page = PageOrNull(addr.Value >> PageShift);
+        value = page is null ? 0 : BinaryPrimitives.ReadUInt64LittleEndian(page.AsSpan((int)(addr.Value & (PageSize - 1))));
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryWriteU64(PhysAddr addr, ulong value)
+    {
+        if ((addr.Value & 7) != 0 || !IsDram(addr, 8)) return false;
+        BinaryPrimitives.WriteUInt64LittleEndian(Page(addr.Value >> PageShift).AsSpan((int)(addr.Value & (PageSize - 1))), value);
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryReadU32(PhysAddr addr, out uint value)
+    {
+        if ((addr.Value & 3) != 0 || !IsDram(addr, 4)) { value = 0; return false; }
+        var page = PageOrNull(addr.Value >> PageShift);
+        value = page is null ? 0 : BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan((int)(addr.Value & (PageSize - 1))));
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryWriteU32(PhysAddr addr, uint value)
+    {
+        if ((addr.Value & 3) != 0 || !IsDram(addr, 4)) return false;
+        BinaryPrimitives.WriteUInt32LittleEndian(Page(addr.Value >> PageShift).AsSpan((int)(addr.Value & (PageSize - 1))), value);
+        return true;
+    }
+
+    /// <summary>Releases the host memory of whole pages in the range (they read as zero again), e.g. on free.</summary>
+    public void Discard(PhysAddr addr, ulong len)
+    {
+        ulong first = (addr.Value + PhysAddr.PageSize - 1) >> PageShift, end = (addr.Value + len) >> PageShift;
+        for (ulong pfn = first; pfn < end; pfn++)
+        {
+            var chunk = _dir[pfn >> ChunkShift];
+            if (chunk is null) continue;
+            ref var slot = ref chunk[pfn & (ChunkPages - 1)];
+            if (slot is null) continue;
+            slot = null;
+            _populatedPages--;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    byte[]? PageOrNull(ulong pfn) => _dir[pfn >> ChunkShift]?[pfn & (ChunkPages - 1)];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    byte[] Page(ulong pfn)
+    {
+        var chunk = _dir[pfn >> ChunkShift];
+        var page = chunk?[pfn & (ChunkPages - 1)];
+        return page ?? Populate(pfn);
+    }
+
+    byte[] Populate(ulong pfn)
+    {
+        ref var chunk = ref _dir[pfn >> ChunkShift];
+        chunk ??= new byte[]?[ChunkPages];
+        _populatedPages++;
+        return chunk[pfn & (ChunkPages - 1)] = new byte[PageSize];
+    }
+}

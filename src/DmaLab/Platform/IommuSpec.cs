@@ -1,0 +1,27 @@
+namespace DmaLab.Platform;
+
+/// <summary>An IOMMU instance.</summary>
+public sealed class IommuSpec
+{
+    public string Name { get; set; } = "";
+    /// <summary>Driver model: ArmSmmu, ArmSmmuV3, IntelVtd, AmdIommu, Omap, Msm, Exynos, Tegra, Rockchip, Sun50i, Ipmmu, Unknown.</summary>
+    public string Model { get; set; } = "";
+    public string Compatible { get; set; } = "";
+    /// <summary>Device-tree path of the provider node, when imported.</summary>
+    public string? Path { get; set; }
+    /// <summary>Overrides the driver's pgsize_bitmap (e.g. 0x40201000 for 4K/2M/1G); 0 = driver default.</summary>
+    public ulong PgsizeBitmap { get; set; }
+    /// <summary>Input/output address sizes in bits; 0 = driver default.</summary>
+    public int Ias { get; set; }
+    public int Oas { get; set; }
+    /// <summary>IOTLB geometry; 0 = driver default.</summary>
+    public int IotlbEntries { get; set; }
+    public int IotlbWays { get; set; }
+    /// <summary>ARM SMMU v1/v2 context banks; 0 = driver default.</summary>
+    public int ContextBanks { get; set; }
+    /// <summary>Whether the table walker is cache coherent.</summary>
+    public bool CoherentWalk { get; set; } = true;
+    /// <summary>#iommu-cells of the provider, when imported.</summary>
+    public int Cells { get; set; } = 1;
+    public bool Enabled { get; set; } = true;
+}
