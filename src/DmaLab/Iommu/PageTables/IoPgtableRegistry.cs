@@ -1,0 +1,18 @@
+using DmaLab.Mm;
+
+namespace DmaLab.Iommu.PageTables;
+
+/// <summary>
+/// Constructs page tables by format (Linux: alloc_io_pgtable_ops() and io_pgtable_init_table[]).
+/// The format narrows <see cref="IoPgtableConfig.PgsizeBitmap"/> and fills the register values.
+/// Throws <see cref="ArgumentException"/> for a configuration the format cannot do (a DmaLab configuration error).
+/// </summary>
+public static class IoPgtableRegistry
+{
+    public static IIoPgtable Alloc(IoPgtableFormat format, IoPgtableConfig config, PhysicalMemory memory, IPageAllocator pages)
+        => format switch
+        {
+            // one line per format: IoPgtableFormat.ArmLpaeS1 => new IoPgtableArmLpae(...),
+            _ => throw new ArgumentException($"page-table format {format} is not available"),
+        };
+}
