@@ -9,6 +9,7 @@ namespace DmaLab.Trace;
 public interface ITraceSink
 {
     bool Enabled { get; }
+    /// <param name="cpu">CPU the call ran on</param>
     /// <param name="system">"dma", "iommu" or "swiotlb" (trace-cmd style prefix; tracefs text prints only the event name)</param>
     /// <param name="eventName">e.g. "dma_map_phys"</param>
     /// <param name="fields">the TP_printk output, e.g. "0000:00:04.0 dir=TO_DEVICE dma_addr=... "</param>
