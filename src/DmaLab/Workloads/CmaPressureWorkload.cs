@@ -7,7 +7,7 @@ namespace DmaLab.Workloads;
 /// <summary>
 /// CMA under movable-page pressure: user-like movable allocations (with real bytes written) fill memory and borrow
 /// the CMA areas' pages, some of them are pinned (as a driver doing get_user_pages() would), then a camera-style
-/// client asks every CMA area for 1 MiB..8 MiB buffers. Reports migrations, pinned-page failures and busy retries per
+/// client asks every CMA area for 1 MiB..8 MiB buffers until one is refused. Reports migrations, pinned-page failures and busy retries per
 /// cma_alloc(), and checks that every migrated page kept its bytes.
 /// </summary>
 public static class CmaPressureWorkload
@@ -29,20 +29,29 @@ public static class CmaPressureWorkload
             return result;
         }
 
-        // Movable pressure: allocate until only a little regular memory is left, so CMA pages are borrowed.
+        // Movable pressure in the zone holding the first CMA area: 2 MiB movable fillers (THP-like) until more than
+        // half of that zone's free memory is CMA, then small stamped movable allocations that now borrow CMA pages.
         long cmaPages = mem.CmaAreas.Sum(c => (long)c.Count);
-        long target = Math.Max(0, pa.FreePageCount - cmaPages / 2);
+        var zone = pa.FindZone(mem.CmaAreas[0].Base)!;
+        var gfp = Gfp.Kernel | Gfp.NoWarn | zone.Type switch { ZoneType.Dma => Gfp.Dma, ZoneType.Dma32 => Gfp.Dma32, _ => Gfp.None };
+        if (zone.Type == ZoneType.Dma && mem.Zone(ZoneType.Dma32).IsPopulated == false) gfp = (gfp & ~Gfp.Dma) | Gfp.Dma32;
         var movable = new List<(MovableHandle H, ulong Stamp)>();
-        long taken = 0;
-        Span<byte> b = stackalloc byte[8];
-        while (taken < target)
+        var b = new byte[8];
+        void Stamp(MovableHandle h)
         {
-            int order = rng.Chance(0.8) ? 0 : rng.Next(1, 4);
-            if (!pa.TryAllocMovable(order, Gfp.Kernel | Gfp.NoWarn, out var h)) break;
             ulong stamp = rng.NextU64();
             System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(b, stamp);
             mem.Memory.Write(pa.Resolve(h), b);
             movable.Add((h, stamp));
+        }
+        while (zone.Buddy.FreeCmaPages <= zone.Buddy.FreePages / 2 && pa.TryAllocMovable(BuddyAllocator.PageblockOrder, gfp, out var big))
+            Stamp(big);
+        long taken = 0;
+        while (taken < cmaPages / 2)
+        {
+            int order = rng.Chance(0.8) ? 0 : rng.Next(1, 4);
+            if (!pa.TryAllocMovable(order, gfp, out var h)) break;
+            Stamp(h);
             taken += 1L << order;
         }
         long borrowed = 0;
@@ -62,13 +71,16 @@ public static class CmaPressureWorkload
         var buffers = new List<(CmaArea Area, PhysAddr Page, ulong Count)>();
         foreach (var area in mem.CmaAreas)
         {
-            for (int i = 0; i < 6; i++)
+            // Buffers until the area refuses one: the later ones must reach the borrowed pages.
+            for (int i = 0; i < 256; i++)
             {
                 ulong count = 256UL << rng.Next(0, 4);                  // 1, 2, 4 or 8 MiB
                 if (count > area.Count) continue;
                 requests++;
                 int align = Math.Min(8, (int)Math.Log2(count));          // CONFIG_CMA_ALIGNMENT = 8, as dma_alloc_from_contiguous caps
-                if (area.Alloc(count, align, out var page, noWarn: false) == 0) { ok++; buffers.Add((area, page, count)); }
+                if (area.Alloc(count, align, out var page, noWarn: false) != 0) break;
+                ok++;
+                buffers.Add((area, page, count));
             }
         }
 

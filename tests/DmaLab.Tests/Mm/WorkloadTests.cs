@@ -28,7 +28,8 @@ public class MemoryWorkloadTests
         Assert.Equal(2, mem.CmaAreas.Count);
         Assert.Equal("reserved", mem.DefaultCmaName);
         var r = CmaPressureWorkload.Run(mem, 7);
-        Assert.True(Metric(r, "pages-migrated") > 0);
+        string all = string.Join(", ", r.Metrics.Select(m => $"{m.Name}={m.Value}")) + " | " + string.Join(" | ", r.Notes);
+        Assert.True(Metric(r, "pages-migrated") > 0, all);
         Assert.Equal(0, Metric(r, "migrated-pages-corrupted"));
         Assert.True(Metric(r, "movable-pages-borrowing-cma") > 0);
         Assert.Equal(0, mem.PageAllocator.PagesInUse);
