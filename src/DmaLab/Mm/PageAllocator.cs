@@ -73,7 +73,8 @@ public sealed partial class PageAllocator : IPageAllocator
         bool cma = GfpZones.MayUseCma(gfp);
         for (int z = (int)GfpZones.HighestZone(gfp); z >= 0; z--)
         {
-            if (_zones[z].Buddy.TryAlloc(order, cma, out pfn))
+            var buddy = _zones[z].Buddy;
+            if (buddy.FreePages >= 1L << order && buddy.TryAlloc(order, cma, out pfn))
             {
                 _inUse += 1L << order;
                 return true;
