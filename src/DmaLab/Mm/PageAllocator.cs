@@ -48,6 +48,11 @@ public sealed partial class PageAllocator : IPageAllocator
         return sb.ToString();
     }
 
+    /// <summary>
+    /// alloc_pages(gfp, order). With __GFP_ZERO the pages read as zero. A raw allocation with __GFP_MOVABLE may land
+    /// in a CMA pageblock, but the caller holds its address, so it can never be migrated: cma_alloc() over it gets
+    /// -EBUSY. Use <see cref="TryAllocMovable"/> for pages that may move.
+    /// </summary>
     public bool TryAllocPages(int order, Gfp gfp, out PhysAddr page)
     {
         if (TryAllocPfn(order, gfp, out Pfn pfn))
