@@ -176,7 +176,7 @@ public sealed partial class SwiotlbPool
     /// in that slot. The position inside the mapping comes from the slot's orig_addr and the offset of
     /// <paramref name="tlbAddr"/> inside its slot (which may be "negative" for an address inside the alignment
     /// offset of a later slot); the length is cut to what is left of the allocation. The original may cross pages
-    /// (the kernel's highmem path copies page by page); <see cref="PhysicalMemory.Copy"/> walks pages the same way.
+    /// (the kernel's highmem path copies page by page); <see cref="PhysicalMemory.CopyDirect"/> walks pages the same way.
     /// </summary>
     void Bounce(Device dev, ulong tlbAddr, ulong size, bool toDevice)
     {
@@ -199,8 +199,8 @@ public sealed partial class SwiotlbPool
             size = allocSize;
         }
         if (size == 0) return;
-        var rc = toDevice ? _memory.Copy(new PhysAddr(tlbAddr), new PhysAddr(orig), size)
-                          : _memory.Copy(new PhysAddr(orig), new PhysAddr(tlbAddr), size);
+        var rc = toDevice ? _memory.CopyDirect(new PhysAddr(tlbAddr), new PhysAddr(orig), size)
+                          : _memory.CopyDirect(new PhysAddr(orig), new PhysAddr(tlbAddr), size);
         if (rc != MemAccess.Ok)
         {
             AddFinding("swiotlb-bounce-bus-error", dev, orig, $"swiotlb: bounce of {size} bytes at 0x{orig:x} hit a bus error");

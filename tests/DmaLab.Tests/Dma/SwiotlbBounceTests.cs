@@ -129,6 +129,21 @@ public class SwiotlbBounceTests
     }
 
     [Fact]
+    public void UnwrittenOriginalOverwritesOldSlotContentsWithZeros()
+    {
+        // A two-slot pool: the second 4 KiB mapping reuses the slots of the first (index wraps to 0).
+        var mem = Memory();
+        var pool = Pool(mem, slots: 2);
+        var dev = Dev();
+        mem.Write(new PhysAddr(0x2000_0000), Pattern(4096, 1));
+        var t1 = pool.TblMapSingle(dev, new PhysAddr(0x2000_0000), 4096, 0, DmaDirection.ToDevice, 0, 0);
+        pool.TblUnmapSingle(dev, t1, 4096, DmaDirection.ToDevice, 0);
+        var t2 = pool.TblMapSingle(dev, new PhysAddr(0x3000_0000), 4096, 0, DmaDirection.ToDevice, 0, 0);
+        Assert.Equal(t1, t2);
+        Assert.Equal(new byte[4096], Read(mem, t2.Value, 4096));
+    }
+
+    [Fact]
     public void ReleasingAFreeSlotIsRefusedAsAFinding()
     {
         var pool = Pool(Memory());
