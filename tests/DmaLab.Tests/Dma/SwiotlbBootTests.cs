@@ -91,16 +91,19 @@ public class SwiotlbBootTests
         var b = Dev("bt");
         SwiotlbBoot.AttachDevices([a, b], null, new Dictionary<string, SwiotlbPool>());
         Assert.Null(a.DmaIoTlbMem);
+        Assert.False(Swiotlb.IsActive(a) || Swiotlb.IsForceBounce(a) || Swiotlb.IsForAlloc(a));
         a.Spec.MemoryRegion = b.Spec.MemoryRegion = rmem.Name;
         SwiotlbBoot.AttachDevices([a, b], null, new Dictionary<string, SwiotlbPool> { [rmem.Name] = pool });
         Assert.Same(pool, a.DmaIoTlbMem);
         Assert.Same(a.DmaIoTlbMem, b.DmaIoTlbMem);
+        Assert.True(Swiotlb.IsActive(b) && Swiotlb.IsForceBounce(b) && Swiotlb.IsForAlloc(b));
 
         // swiotlb_alloc(12 KiB): order 2 -> 16 KiB alignment; the next one skips to the next 16 KiB.
         var p1 = pool.Alloc(a, 12 * 1024, 0);
         var p2 = pool.Alloc(b, 4096, 0);
         Assert.Equal(0x0a00_0000UL, p1.Value);
         Assert.Equal(0x0a00_3000UL, p2.Value);     // order 0: page aligned, search resumes after the 6 slots
+        Assert.True(Swiotlb.IsSwiotlbBuffer(b, p2) && !Swiotlb.IsSwiotlbBuffer(b, new PhysAddr(0x2000_0000)));
         Assert.True(pool.Free(a, p1, 12 * 1024));
         Assert.False(pool.Free(a, new PhysAddr(0x2000_0000), 4096));
         // Fill the tail of the pool: release next to the pool end must not look past it.
