@@ -29,6 +29,16 @@ public class SwiotlbBootTests
         Assert.Equal(rounded, g.Messages.Any(m => m.Contains("roundup to", StringComparison.Ordinal)));
     }
 
+    [Theory]
+    [InlineData(64UL << 20, 4, 32768UL, 4)]
+    [InlineData(3UL << 20, 4, 2048UL, 4)]       // 1536 slots -> 3 MiB -> order 10 (4 MiB) -> 2048 slots
+    [InlineData(200UL * 1024, 8, 128UL, 1)]     // 100 slots -> one segment -> 256 KiB -> 128 slots, 1 area fits
+    public void LateGeometryIsAPowerOfTwoInPages(ulong size, int cpus, ulong slots, int areas)
+    {
+        var g = SwiotlbBoot.LateGeometry(size, cpus);
+        Assert.Equal((slots, areas), (g.Slots, g.Areas));
+    }
+
     [Fact]
     public void LimitAreasKeepsAWholeSegmentPerArea()
     {
