@@ -9,6 +9,12 @@ public sealed partial class SwiotlbPool
 {
     bool _warnedAlign, _warnedOverflow;
 
+    /// <summary>At most this many "buffer is full" records are kept; <see cref="SwiotlbStats.Failures"/> counts all.</summary>
+    public const int MaxFailureRecords = 1024;
+
+    /// <summary>The most recent "swiotlb buffer is full" record, if any.</summary>
+    public SwiotlbFull? LastFailure { get; private set; }
+
     /// <summary>
     /// swiotlb_tbl_map_single(): allocate bounce slots for [<paramref name="origAddr"/>, +<paramref name="mappingSize"/>)
     /// and copy the original bytes in. The bounce address keeps the original's low bits selected by the device's
@@ -36,11 +42,19 @@ public sealed partial class SwiotlbPool
         uint offset = Swiotlb.AlignOffset(minAlign, allocAlignMask, orig);
         ulong align = (ulong)allocAlignMask + 1;
         ulong size = (mappingSize + offset + align - 1) & ~(align - 1);
+        if (size == 0)
+        {
+            // BUG_ON(!nslots) in the kernel: a zero-length mapping is a driver bug, reported and refused.
+            AddFinding("swiotlb-zero-size", dev, orig, "swiotlb: zero-length bounce mapping (kernel BUG_ON(!nslots))");
+            return new PhysAddr(Swiotlb.MappingErrorPhys);
+        }
         int index = FindSlots(dev, orig, size, allocAlignMask, cpu);
         if (index < 0)
         {
             Stats.Failures++;
-            (_failures ??= new()).Add(new SwiotlbFull(dev.Name, size, _nslabs, Stats.UsedSlots, (attrs & DmaAttrs.NoWarn) != 0));
+            var full = new SwiotlbFull(dev.Name, size, _nslabs, Stats.UsedSlots, (attrs & DmaAttrs.NoWarn) != 0);
+            LastFailure = full;
+            if ((_failures ??= new()).Count < MaxFailureRecords) _failures.Add(full);
             return new PhysAddr(Swiotlb.MappingErrorPhys);
         }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using DmaLab.Analysis;
 using DmaLab.Devices;
@@ -95,7 +94,7 @@ public sealed partial class SwiotlbPool
     /// </summary>
     public Func<Device, PhysAddr, DmaAddr> PhysToDma { get; set; } = DefaultPhysToDma;
 
-    /// <summary>Every failed search, in order ("swiotlb buffer is full" records).</summary>
+    /// <summary>Failed searches in order ("swiotlb buffer is full" records), the first <see cref="MaxFailureRecords"/>.</summary>
     public IReadOnlyList<SwiotlbFull> Failures => (IReadOnlyList<SwiotlbFull>?)_failures ?? [];
     /// <summary>Kernel WARNs and BUGs the pool hit (misuse by the caller), as findings.</summary>
     public IReadOnlyList<Finding> Findings => (IReadOnlyList<Finding>?)_findings ?? [];
@@ -189,7 +188,6 @@ public sealed partial class SwiotlbPool
         uint iotlbAlignMask = MinAlignMask(dev);
         uint nslots = (uint)Swiotlb.NrSlots(allocSize);
         uint offset = Swiotlb.AlignOffset(iotlbAlignMask, 0, origAddr);
-        Debug.Assert(nslots != 0, "swiotlb: zero-length search");
 
         if (allocAlignMask == 0 && iotlbAlignMask == 0 && allocSize >= Swiotlb.PageSize)
             allocAlignMask = (uint)Swiotlb.PageSize - 1;

@@ -123,6 +123,11 @@ public class SwiotlbPoolTests
         Assert.Equal(127, n);
         Assert.Equal("swiotlb buffer is full (sz: 2048 bytes), total 512 (slots), used 512 (slots)", pool.Failures[^1].Message);
         Assert.Equal(3UL, pool.Stats.Failures);
+        Assert.Equal(pool.Failures[^1], pool.LastFailure);
+        // A zero-length mapping is the kernel's BUG_ON(!nslots): refused and reported, the pool untouched.
+        Assert.True(pool.Map(dev, new PhysAddr(0x2400_0000), 0, DmaDirection.ToDevice, 0, 0).IsError);
+        Assert.Contains(pool.Findings, f => f.Kind == "swiotlb-zero-size");
+        Assert.Equal(3UL, pool.Stats.Failures);
         Assert.Equal(512UL, pool.Stats.UsedHiwater);
         Assert.Null(pool.Validate());
     }
