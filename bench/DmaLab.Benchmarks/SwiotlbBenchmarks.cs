@@ -11,7 +11,7 @@ namespace DmaLab.Benchmarks;
 /// on a 64 MiB default pool with one area and tracing off. The target: 4 KiB map+unmap with copies
 /// at most 400 ns, no allocation.
 /// </summary>
-[MemoryDiagnoser]
+[MemoryDiagnoser, MinColumn, MedianColumn]
 public class SwiotlbBenchmarks
 {
     SwiotlbPool _pool = null!;
