@@ -174,6 +174,22 @@ public sealed partial class SwiotlbPool
     }
 
     /// <summary>
+    /// The original-buffer address that <paramref name="tlbAddr"/> stands for, computed as swiotlb_bounce() does
+    /// (the slot's orig_addr plus the offset inside the slot, less the min_align offset), or
+    /// <see cref="Swiotlb.MappingErrorPhys"/> when the address is not an allocated bounce slot with an original
+    /// (padding slots, swiotlb_alloc pages, free slots, other addresses). For cache models that must see the
+    /// CPU-side copies.
+    /// </summary>
+    public PhysAddr OriginalAddress(Device dev, PhysAddr tlbAddr)
+    {
+        if (!IsSwiotlbBuffer(tlbAddr)) return new PhysAddr(Swiotlb.MappingErrorPhys);
+        ref readonly var slot = ref _slots[(tlbAddr.Value - _start) >> Swiotlb.IoTlbShift];
+        if (slot.OrigAddr == Swiotlb.InvalidPhysAddr) return new PhysAddr(Swiotlb.MappingErrorPhys);
+        long tlbOffset = (long)(tlbAddr.Value & (Swiotlb.IoTlbSize - 1)) - Swiotlb.AlignOffset(MinAlignMask(dev), 0, slot.OrigAddr);
+        return new PhysAddr(unchecked(slot.OrigAddr + (ulong)tlbOffset));
+    }
+
+    /// <summary>
     /// Linux: include/linux/dma-direct.h, dma_capable() on a 64-bit dma_addr_t: the last byte must be within
     /// min_not_zero(dma_mask, bus_dma_limit).
     /// </summary>

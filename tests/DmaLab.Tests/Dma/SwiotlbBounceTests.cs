@@ -88,6 +88,10 @@ public class SwiotlbBounceTests
         var tlb = pool.TblMapSingle(nvme, new PhysAddr(orig), 6000, 0, DmaDirection.FromDevice, 0, 0);
         Assert.Equal(0xa40UL, tlb.Value & 0xfff);
 
+        Assert.Equal(orig, pool.OriginalAddress(nvme, tlb).Value);
+        Assert.Equal(orig + 3000, pool.OriginalAddress(nvme, tlb + 3000).Value);
+        Assert.Equal(Swiotlb.MappingErrorPhys, pool.OriginalAddress(nvme, new PhysAddr(PoolBase + 0x10000)).Value);
+
         // Device writes at bounce offset 3000 (second slot); a partial sync_for_cpu of that range copies only it.
         mem.Write(tlb + 3000, Pattern(100, 20));
         Assert.True(pool.SyncSingleForCpu(nvme, tlb + 3000, 100, DmaDirection.FromDevice));
