@@ -300,8 +300,8 @@ public sealed partial class SwiotlbPool
 
     /// <summary>
     /// Checks every invariant of the allocator and returns the first violation, or null: each free slot's run
-    /// counter equals the length of the free run from it to the end of its segment (or pool), each used slot
-    /// has counter 0, each area's used count equals its used slots, the search index is inside the area, and
+    /// counter equals the length of the free run from it to the end of its segment (or pool) and it records no
+    /// mapping, each used slot has counter 0, each area's used count equals its used slots, the search index is inside the area, and
     /// the total equals <see cref="SwiotlbStats.UsedSlots"/>.
     /// </summary>
     public string? Validate()
@@ -320,6 +320,8 @@ public sealed partial class SwiotlbPool
         for (long i = (long)_nslabs - 1; i >= 0; i--)
         {
             if (_slots[i].List == 0) continue;
+            if (_slots[i].OrigAddr != Swiotlb.InvalidPhysAddr || _slots[i].AllocSize != 0 || _slots[i].PadSlots != 0)
+                return $"slot {i}: free but still records orig_addr 0x{_slots[i].OrigAddr:x}, alloc_size {_slots[i].AllocSize}, pad_slots {_slots[i].PadSlots}";
             bool lastInRun = i == (long)_nslabs - 1 || Swiotlb.IoTlbOffset(i) == Swiotlb.IoTlbSegSize - 1 || _slots[i + 1].List == 0;
             int expected = lastInRun ? 1 : _slots[i + 1].List + 1;
             if (_slots[i].List != expected) return $"slot {i}: list {_slots[i].List}, expected {expected}";
