@@ -34,6 +34,8 @@ public sealed class Device
     public ulong MaxSegmentSize { get; set; }
     public ulong SegmentBoundaryMask { get; set; }
     public bool Untrusted => Spec.Untrusted;
+    /// <summary>Linux: dev->dma_io_tlb_mem: the default swiotlb pool, a restricted-dma-pool, or null when there is none.</summary>
+    public Dma.SwiotlbPool? DmaIoTlbMem { get; set; }
 
     /// <summary>DMA_BIT_MASK(n).</summary>
     public static ulong MaskOf(int bits) => bits >= 64 ? ulong.MaxValue : (1UL << bits) - 1;
