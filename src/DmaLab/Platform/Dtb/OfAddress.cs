@@ -166,7 +166,7 @@ public static class OfAddress
             {
                 int rone = na + pna + ns;
                 int n = ranges.CellCount;
-                if (rone > r.Length) return BadAddr;
+                if (rone <= 0 || rone > r.Length) return BadAddr;
                 for (int i = 0; i + rone <= n; i += rone)
                 {
                     for (int k = 0; k < rone; k++) r[k] = ranges.Cell(i + k);
