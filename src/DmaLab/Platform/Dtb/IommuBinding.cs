@@ -69,7 +69,7 @@ public static class IommuBinding
     {
         "Sun50i" => $"{compatible}: Allwinner sun50i IOMMU modelled approximately (single 2-level table, 4 KiB pages, per-master IDs as given; TLB prefetch and per-master permissions are not modelled)",
         "Ipmmu" => $"{compatible}: Renesas IPMMU-VMSA modelled approximately (VMSAv8 LPAE tables, one context per domain, µTLB IDs as given; cache-IPMMU/main-IPMMU topology and whitelists are not modelled)",
-        "Msm" when compatible.StartsWith("qcom,msm-iommu-v", StringComparison.Ordinal) =>
+        "Msm" when compatible != "qcom,apq8064-iommu" =>
             $"{compatible}: Qualcomm firmware-managed SMMU (Linux qcom_iommu.c, an ARM SMMUv2 with fixed context banks) modelled with the Msm driver model; the iommus cell is the context bank",
         _ => null,
     };
