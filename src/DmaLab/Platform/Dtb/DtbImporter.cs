@@ -78,7 +78,7 @@ public static class DtbImporter
             string compatible = matched ?? (compat.Count > 0 ? compat[0] : "");
             if (model == IommuBinding.Unknown)
                 report.Notes.Add($"warning: {node.Path}: IOMMU provider \"{compatible}\" is not known to DmaLab; imported as Unknown (no translation model)");
-            else if (IommuBinding.ApproximationNote(model, compatible) is { } approx)
+            else if (IommuBinding.ApproximationNote(model, compatible) is { } approx && !report.Notes.Contains(approx))
                 report.Notes.Add(approx);
             if (!hasCells)
                 report.Notes.Add($"{node.Path}: legacy mmu-masters binding (no #iommu-cells)");
