@@ -45,6 +45,11 @@ internal static class DtbMemoryImporter
         var rm = tree.Root.Child("reserved-memory");
         if (rm is null) return;
         int na = OfAddress.BusAddrCells(tree.Root), ns = OfAddress.BusSizeCells(tree.Root);
+        if (na is <= 0 or > OfAddress.MaxAddrCells || ns is <= 0 or > 2)
+        {
+            report.Notes.Add($"/reserved-memory: root cell counts #address-cells {na} / #size-cells {ns} cannot describe memory; node ignored");
+            return;
+        }
         // Linux ignores the whole node when its cells differ from the root's or it has no ranges.
         if (!rm.TryGetU32("#address-cells", out uint rna) || !rm.TryGetU32("#size-cells", out uint rns)
             || rna != na || rns != ns || !rm.Has("ranges"))

@@ -181,4 +181,30 @@ public class FdtReaderTests
         Assert.Equal("Unknown", imp.Report.Iommus.Single().Driver);
         Assert.Contains(imp.Report.Notes, n => n.StartsWith("warning:") && n.Contains("/self@1"));
     }
+
+    /// <summary>Structurally valid trees with nonsense cell counts and property contents still import.</summary>
+    [Fact]
+    public void RandomCellCountsAndContentsNeverCrash()
+    {
+        var cellValues = Gen.Int[0, 7].Select(i => new[] { 0u, 1u, 2u, 3u, 4u, 5u, 0x4000_0001u, 0xffff_ffffu }[i]);
+        var arr = Gen.UInt[0, 12].Array[0, 14];
+        Gen.Select(cellValues.Array[6], arr.Array[6], Gen.Bool)
+            .Sample((cells, props, pci) =>
+            {
+                var f = new FdtBuilder();
+                f.Begin("").Cells("#address-cells", cells[0]).Cells("#size-cells", cells[1]).Cells("phandle", 1)
+                    .Begin("memory@0").Str("device_type", "memory").Cells("reg", props[0]).End()
+                    .Begin("reserved-memory").Cells("#address-cells", cells[0]).Cells("#size-cells", cells[1]).Flag("ranges")
+                        .Begin("pool").Str("compatible", "shared-dma-pool").Cells("size", props[1]).Cells("alignment", props[2]).Cells("phandle", 5).End()
+                    .End()
+                    .Begin(pci ? "pcie@1" : "soc").Str("device_type", pci ? "pci" : "soc").Cells("#address-cells", cells[2]).Cells("#size-cells", cells[3])
+                        .Cells("ranges", props[3]).Cells("dma-ranges", props[4]).Cells("iommu-map", props[5]).Cells("phandle", 2)
+                        .Begin("iommu@0").Str("compatible", "arm,mmu-500").Cells("reg", props[0]).Cells("#iommu-cells", cells[4]).Cells("phandle", 3).End()
+                        .Begin("dev@1").Cells("reg", props[1]).Cells("iommus", props[2]).Cells("memory-region", props[3])
+                            .Cells("interconnects", props[4]).Str("interconnect-names", "dma-mem").Cells("#interconnect-cells", cells[5]).Cells("phandle", 4).End()
+                    .End()
+                .End();
+                ImportOrCleanError(f.Build());
+            }, iter: 300, threads: 1, seed: "0N0XIzNsQ0O2");
+    }
 }
