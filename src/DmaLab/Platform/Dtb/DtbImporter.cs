@@ -31,7 +31,7 @@ public static class DtbImporter
             Source = source,
         };
         ImportCpus(tree, spec, report);
-        DtbMemoryImporter.ImportMemory(tree, spec);
+        DtbMemoryImporter.ImportMemory(tree, spec, report);
         var rmemByNode = new Dictionary<DtNode, ReservedMemorySpec>();
         DtbMemoryImporter.ImportReserved(tree, spec, report, rmemByNode);
         DtbMemoryImporter.ImportChosen(tree, spec, report);

@@ -9,7 +9,7 @@ namespace DmaLab.Platform.Dtb;
 /// </summary>
 internal static class DtbMemoryImporter
 {
-    public static void ImportMemory(DeviceTree tree, PlatformSpec spec)
+    public static void ImportMemory(DeviceTree tree, PlatformSpec spec, DtbImportReport report)
     {
         int na = OfAddress.BusAddrCells(tree.Root), ns = OfAddress.BusSizeCells(tree.Root);
         foreach (var node in tree.Root.Children)
@@ -20,6 +20,8 @@ internal static class DtbMemoryImporter
             foreach (var (b, s) in Pairs(reg, na, ns))
                 if (s != 0) spec.Memory.Add(new MemorySpec { Base = b, Size = s });
         }
+        if (spec.Memory.Count == 0)
+            report.Notes.Add("no DRAM size in the tree (/memory is absent or its size is left for the bootloader to fill in); the platform has no memory ranges");
     }
 
     /// <summary>Address/size pairs of a reg-like property; cell counts are the caller's (0 &lt; na,ns &lt;= 4 or none).</summary>
@@ -37,6 +39,7 @@ internal static class DtbMemoryImporter
         int i = 0;
         foreach (var e in tree.MemoryReservations)
         {
+            if (e.Size == 0) continue;
             var name = $"/memreserve/{i++}";
             spec.ReservedMemory.Add(new ReservedMemorySpec { Name = name, Base = e.Address, Size = e.Size });
             report.ReservedMemory.Add(new ReservedMemoryReport(name, e.Address, e.Size, 0, "", false, false, false, new()));
@@ -101,6 +104,11 @@ internal static class DtbMemoryImporter
                 continue;
             }
             ulong size = sizeProp.Number(0, ns);
+            if (size == 0)
+            {
+                report.Notes.Add($"{child.Path}: dynamic reserved-memory node with size 0 ignored");
+                continue;
+            }
             ulong align = child.Property("alignment") is { } ap && ap.Length == ns * 4 ? ap.Number(0, ns) : 0;
             var dyn = new ReservedMemorySpec
             {

@@ -142,6 +142,12 @@ internal sealed class MasterImporter(DeviceTree tree, PlatformSpec spec, DtbImpo
             }
             int bits = end == 0 ? 1 : 64 - System.Numerics.BitOperations.LeadingZeroCount(end);
             mask = Math.Min(32, bits);
+            if (mask < 12)
+            {
+                // A window below one page cannot carry DMA; keep the mask a usable width and say so.
+                report.Notes.Add($"{node.Path}: dma-ranges limit 0x{end:x} implies a {mask}-bit mask; raised to 12 bits");
+                mask = 12;
+            }
             limit = end;
         }
         bool coherent = OfAddress.IsDmaCoherent(tree, node);
