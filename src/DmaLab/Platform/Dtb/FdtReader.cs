@@ -256,10 +256,11 @@ public static class FdtReader
 
         string PropName(uint nameOff, int fieldOff, DtNode node)
         {
-            if (_names.TryGetValue((int)Math.Min(nameOff, int.MaxValue), out var cached) && nameOff <= int.MaxValue)
-                return cached;
             if (nameOff >= (uint)stringsSize)
                 throw new DtbFormatException(fieldOff, $"property name offset 0x{nameOff:x} in {node.Path} beyond the strings block (size 0x{stringsSize:x})");
+            // Names repeat across nodes: decode each strings-block offset once.
+            if (_names.TryGetValue((int)nameOff, out var cached))
+                return cached;
             int s = stringsOff + (int)nameOff;
             int nul = blob.AsSpan(s, stringsSize - (int)nameOff).IndexOf((byte)0);
             if (nul < 0)
