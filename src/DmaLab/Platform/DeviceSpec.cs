@@ -39,4 +39,13 @@ public sealed class DeviceSpec
     public string? MemoryRegion { get; set; }
     public bool Enabled { get; set; } = true;
     public string? Compatible { get; set; }
+    /// <summary>Highest bus address the interconnect can reach (Linux: dev->bus_dma_limit, set from dma-ranges); 0 = no limit.</summary>
+    public ulong BusDmaLimit { get; set; }
+    /// <summary>Further IOMMU instances the master sits behind (an Exynos or OMAP master with several MMUs; the
+    /// driver's of_xlate collects them); <see cref="Iommu"/> is the first.</summary>
+    public List<string> ExtraIommus { get; set; } = new();
+    /// <summary>PCI host bridge: requester ID → IOMMU ID map (iommu-map); empty otherwise.</summary>
+    public List<IommuMapSpec> IommuMap { get; set; } = new();
+    /// <summary>PCI host bridge: iommu-map-mask applied to requester IDs before the map (default all bits).</summary>
+    public uint IommuMapMask { get; set; } = 0xffff_ffff;
 }
