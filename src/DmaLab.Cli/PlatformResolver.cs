@@ -10,7 +10,20 @@ public static class PlatformResolver
         if (PlatformLoader.BuiltInNames.Contains(nameOrFile)) return PlatformLoader.LoadBuiltIn(nameOrFile);
         if (!File.Exists(nameOrFile))
             throw new UsageException($"no platform '{nameOrFile}': not a built-in ({string.Join(", ", PlatformLoader.BuiltInNames)}) and no such file");
+        if (nameOrFile.EndsWith(".dtb", StringComparison.OrdinalIgnoreCase) || IsFdt(nameOrFile))
+        {
+            using var s = File.OpenRead(nameOrFile);
+            return DtbPlatform.Load(s, nameOrFile);
+        }
         using var reader = new StreamReader(nameOrFile);
         return PlatformLoader.Load(reader, nameOrFile);
+    }
+
+    /// <summary>A flattened device tree starts with the big-endian magic 0xd00dfeed.</summary>
+    static bool IsFdt(string file)
+    {
+        Span<byte> magic = stackalloc byte[4];
+        using var s = File.OpenRead(file);
+        return s.ReadAtLeast(magic, 4, throwOnEndOfStream: false) == 4 && magic.SequenceEqual((ReadOnlySpan<byte>)[0xd0, 0x0d, 0xfe, 0xed]);
     }
 }

@@ -30,7 +30,7 @@ public static class Program
     }
 
     static bool IsBadInput(Exception e) => e is UsageException or DmaLab.Platform.PlatformSpecException
-        or IOException or UnauthorizedAccessException;
+        or DmaLab.Platform.Dtb.DtbFormatException or IOException or UnauthorizedAccessException;
 
     static string OneLine(string s) => s.ReplaceLineEndings(" ");
 }

@@ -12,6 +12,7 @@ public static class PlatformCommand
         var cmd = new Command("platform", "Built-in platforms, platform files and device-tree import");
         cmd.Subcommands.Add(List());
         cmd.Subcommands.Add(Show());
+        cmd.Subcommands.Add(PlatformImportCommand.Create());
         return cmd;
     }
 
