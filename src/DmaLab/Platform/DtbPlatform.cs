@@ -26,7 +26,7 @@ public static class DtbPlatform
         const ulong GiB = 1UL << 30;
         var statics = spec.ReservedMemory.Where(r => r.Base is not null).ToList();
         ulong lo = statics.Count == 0 ? (spec.Arch == "x86_64" ? 0 : 0x8000_0000UL) : statics.Min(r => r.Base!.Value) / GiB * GiB;
-        ulong hi = statics.Count == 0 ? 0 : statics.Max(r => r.Base!.Value + r.Size);
+        ulong hi = statics.Count == 0 ? lo : statics.Max(r => r.Base!.Value + r.Size);
         ulong size = Math.Max(DefaultDramSize, (hi - lo + GiB - 1) / GiB * GiB);
         if (lo + size > 1UL << 40) size = (1UL << 40) - lo;
         spec.Memory.Add(new MemorySpec { Base = lo, Size = size });
