@@ -338,9 +338,11 @@ public sealed class IovaDomain
     /// Runs the delayed depot work items whose virtual due time has passed, earliest first, each exactly at its due
     /// time (so a rescheduled item runs again if that is also past). Every public operation calls this first.
     /// </summary>
-    public void RunDueWork()
+    public void RunDueWork() => RunDueWorkUntil(_clock.NowNs);
+
+    /// <summary>Runs the depot work items due at or before <paramref name="now"/> (see <see cref="RunDueWork"/>).</summary>
+    public void RunDueWorkUntil(ulong now)
     {
-        ulong now = _clock.NowNs;
         while (true)
         {
             int pick = -1;
@@ -349,6 +351,17 @@ public sealed class IovaDomain
                 if (_rcaches[i].WorkDueNs < due) { due = _rcaches[i].WorkDueNs; pick = i; }
             if (pick < 0 || due > now) return;
             _rcaches[pick].RunWork(due, Cpus);
+        }
+    }
+
+    /// <summary>Virtual time of the earliest pending depot work item; ulong.MaxValue when none is pending.</summary>
+    public ulong NextWorkDueNs
+    {
+        get
+        {
+            ulong due = ulong.MaxValue;
+            foreach (var rc in _rcaches) due = Math.Min(due, rc.WorkDueNs);
+            return due;
         }
     }
 
