@@ -25,6 +25,7 @@ public sealed class IovaDomain
     readonly int _anchor;
     int _cachedNode;
     int _cached32Node;
+    ulong _nextWorkDueNs = ulong.MaxValue; // earliest pending depot work: lets the hot paths skip RunDueWork cheaply
 
     /// <summary>Linux: init_iova_domain() followed by iova_domain_init_rcaches().</summary>
     /// <param name="granule">IOVA granule in bytes: a power of two no larger than the 4 KiB CPU page.</param>
@@ -343,27 +344,33 @@ public sealed class IovaDomain
     /// <summary>Runs the depot work items due at or before <paramref name="now"/> (see <see cref="RunDueWork"/>).</summary>
     public void RunDueWorkUntil(ulong now)
     {
+        if (_nextWorkDueNs > now) return;
         while (true)
         {
             int pick = -1;
             ulong due = ulong.MaxValue;
             for (int i = 0; i < _rcaches.Length; i++)
                 if (_rcaches[i].WorkDueNs < due) { due = _rcaches[i].WorkDueNs; pick = i; }
-            if (pick < 0 || due > now) return;
+            if (pick < 0 || due > now)
+            {
+                _nextWorkDueNs = due;
+                return;
+            }
             _rcaches[pick].RunWork(due, Cpus);
         }
     }
 
-    /// <summary>Virtual time of the earliest pending depot work item; ulong.MaxValue when none is pending.</summary>
-    public ulong NextWorkDueNs
+    /// <summary>Called by a size class when it arms its depot work.</summary>
+    internal void NoteWorkScheduled(ulong dueNs)
     {
-        get
-        {
-            ulong due = ulong.MaxValue;
-            foreach (var rc in _rcaches) due = Math.Min(due, rc.WorkDueNs);
-            return due;
-        }
+        if (dueNs < _nextWorkDueNs) _nextWorkDueNs = dueNs;
     }
+
+    /// <summary>
+    /// Virtual time of the earliest pending depot work item (ulong.MaxValue when none): a lower bound kept
+    /// incrementally, exact again after every <see cref="RunDueWorkUntil"/>.
+    /// </summary>
+    public ulong NextWorkDueNs => _nextWorkDueNs;
 
     /// <summary>Full magazines waiting in the depot of size class <paramref name="logSize"/>.</summary>
     public int DepotSize(int logSize) => _rcaches[logSize].DepotSize;

@@ -24,14 +24,15 @@ internal sealed class IovaMagazine
     /// </summary>
     public ulong Pop(ulong limitPfn)
     {
+        var pfns = Pfns;
         int i = Size - 1;
-        while (Pfns[i] > limitPfn)
+        while (pfns[i] > limitPfn)
         {
             if (i == 0) return 0;
             i--;
         }
-        ulong pfn = Pfns[i];
-        Pfns[i] = Pfns[--Size];
+        ulong pfn = pfns[i];
+        pfns[i] = pfns[--Size];
         return pfn;
     }
 }

@@ -64,51 +64,59 @@ internal sealed class IovaRcache
     /// <summary>schedule_delayed_work(): a no-op while the work is already pending.</summary>
     void ScheduleWork(ulong nowNs)
     {
-        if (WorkDueNs == ulong.MaxValue) WorkDueNs = nowNs + _domain.DepotDelayNs;
+        if (WorkDueNs != ulong.MaxValue) return;
+        WorkDueNs = nowNs + _domain.DepotDelayNs;
+        _domain.NoteWorkScheduled(WorkDueNs);
     }
 
     /// <summary>Linux: __iova_rcache_insert(). Never fails here: the magazine allocation is modelled as succeeding.</summary>
     public bool Insert(int cpu, ulong pfn, ulong nowNs)
     {
-        if (_loaded[cpu].IsFull)
+        var loaded = _loaded[cpu];
+        if (loaded.Size == IovaMagazine.MagSize)
         {
-            if (!_prev[cpu].IsFull)
+            var prev = _prev[cpu];
+            if (prev.Size != IovaMagazine.MagSize)
             {
-                (_prev[cpu], _loaded[cpu]) = (_loaded[cpu], _prev[cpu]);
+                _prev[cpu] = loaded;
+                _loaded[cpu] = loaded = prev;
             }
             else
             {
                 var fresh = _domain.MagazineAlloc();
-                DepotPush(_loaded[cpu]);
+                DepotPush(loaded);
                 _domain.Stats.DepotPushes++;
                 ScheduleWork(nowNs);
-                _loaded[cpu] = fresh;
+                _loaded[cpu] = loaded = fresh;
             }
         }
-        _loaded[cpu].Push(pfn);
+        loaded.Pfns[loaded.Size++] = pfn;
         return true;
     }
 
     /// <summary>Linux: __iova_rcache_get(). <paramref name="limitPfn"/> is the highest acceptable pfn_lo.</summary>
     public ulong Get(int cpu, ulong limitPfn)
     {
-        bool hasPfn = false;
-        if (!_loaded[cpu].IsEmpty)
+        var loaded = _loaded[cpu];
+        if (loaded.Size == 0)
         {
-            hasPfn = true;
+            var prev = _prev[cpu];
+            if (prev.Size != 0)
+            {
+                _prev[cpu] = loaded;
+                _loaded[cpu] = loaded = prev;
+            }
+            else if (_depot != null)
+            {
+                _domain.MagazineFree(loaded);
+                _loaded[cpu] = loaded = DepotPop();
+            }
+            else
+            {
+                return 0;
+            }
         }
-        else if (!_prev[cpu].IsEmpty)
-        {
-            (_prev[cpu], _loaded[cpu]) = (_loaded[cpu], _prev[cpu]);
-            hasPfn = true;
-        }
-        else if (_depot != null)
-        {
-            _domain.MagazineFree(_loaded[cpu]);
-            _loaded[cpu] = DepotPop();
-            hasPfn = true;
-        }
-        return hasPfn ? _loaded[cpu].Pop(limitPfn) : 0;
+        return loaded.Pop(limitPfn);
     }
 
     /// <summary>Linux: iova_depot_work_func(): trims one magazine while the depot holds more than one per online CPU.</summary>
