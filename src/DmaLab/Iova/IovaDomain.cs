@@ -179,17 +179,7 @@ public sealed class IovaDomain
         return n < 0 ? IovaRange.Null : new IovaRange(_tree.Lo(n), _tree.Hi(n), n);
     }
 
-    int FindNode(ulong pfn)
-    {
-        int n = _tree.Root;
-        while (n != IovaRbTree.Nil)
-        {
-            if (pfn < _tree.Lo(n)) n = _tree[n].Left;
-            else if (pfn > _tree.Hi(n)) n = _tree[n].Right;
-            else return n;
-        }
-        return -1;
-    }
+    int FindNode(ulong pfn) => _tree.Find(pfn);
 
     /// <summary>Linux: remove_iova(): hint update (__cached_rbnode_delete_update) then rb_erase, then free the node.</summary>
     void RemoveNode(int free)
@@ -209,7 +199,8 @@ public sealed class IovaDomain
     /// <summary>Linux: __free_iova(): frees a range previously returned by this domain.</summary>
     public void FreeIova(IovaRange range)
     {
-        if (range.IsNull || range.Node == _anchor || _tree.Lo(range.Node) != range.PfnLo || FindNode(range.PfnLo) != range.Node)
+        if (range.IsNull || range.Node == _anchor || range.Node >= _tree.Capacity || _tree.Lo(range.Node) != range.PfnLo
+            || !_tree.IsLinked(range.Node))
             throw new ArgumentException($"{range} is not a live range of this IOVA domain", nameof(range));
         RunDueWork();
         RemoveNode(range.Node);

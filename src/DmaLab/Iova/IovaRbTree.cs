@@ -37,6 +37,9 @@ internal sealed class IovaRbTree
     public int Count { get; private set; }
 
     public ref Node this[int i] => ref _nodes[i];
+    public int Capacity => _used;
+    /// <summary>True if node <paramref name="n"/> is in the tree (freed nodes have no parent and are not the root).</summary>
+    public bool IsLinked(int n) => n == Root || _nodes[n].Parent != Nil;
     public ulong Lo(int i) => _nodes[i].PfnLo;
     public ulong Hi(int i) => _nodes[i].PfnHi;
 
@@ -95,29 +98,46 @@ internal sealed class IovaRbTree
     /// <summary>rb_next: in-order successor.</summary>
     public int Next(int n)
     {
-        int r = _nodes[n].Right;
+        var nodes = _nodes;
+        int r = nodes[n].Right;
         if (r != Nil)
         {
-            while (_nodes[r].Left != Nil) r = _nodes[r].Left;
+            while (nodes[r].Left != Nil) r = nodes[r].Left;
             return r;
         }
-        int p = _nodes[n].Parent;
-        while (p != Nil && n == _nodes[p].Right) { n = p; p = _nodes[p].Parent; }
+        int p = nodes[n].Parent;
+        while (p != Nil && n == nodes[p].Right) { n = p; p = nodes[p].Parent; }
         return p;
     }
 
     /// <summary>rb_prev: in-order predecessor.</summary>
     public int Prev(int n)
     {
-        int l = _nodes[n].Left;
+        var nodes = _nodes;
+        int l = nodes[n].Left;
         if (l != Nil)
         {
-            while (_nodes[l].Right != Nil) l = _nodes[l].Right;
+            while (nodes[l].Right != Nil) l = nodes[l].Right;
             return l;
         }
-        int p = _nodes[n].Parent;
-        while (p != Nil && n == _nodes[p].Left) { n = p; p = _nodes[p].Parent; }
+        int p = nodes[n].Parent;
+        while (p != Nil && n == nodes[p].Left) { n = p; p = nodes[p].Parent; }
         return p;
+    }
+
+    /// <summary>The node whose [pfn_lo, pfn_hi] contains <paramref name="pfn"/> (private_find_iova), or Nil.</summary>
+    public int Find(ulong pfn)
+    {
+        var nodes = _nodes;
+        int n = Root;
+        while (n != Nil)
+        {
+            ref var node = ref nodes[n];
+            if (pfn < node.PfnLo) n = node.Left;
+            else if (pfn > node.PfnHi) n = node.Right;
+            else return n;
+        }
+        return Nil;
     }
 
     /// <summary>
@@ -127,16 +147,17 @@ internal sealed class IovaRbTree
     /// </summary>
     public bool Insert(int n, int start)
     {
-        ulong key = _nodes[n].PfnLo;
+        var nodes = _nodes;
+        ulong key = nodes[n].PfnLo;
         int cur = start != Nil ? start : Root;
-        int parent = start != Nil ? _nodes[start].Parent : Nil;
+        int parent = start != Nil ? nodes[start].Parent : Nil;
         bool left = false;
         while (cur != Nil)
         {
             parent = cur;
-            ulong k = _nodes[cur].PfnLo;
-            if (key < k) { left = true; cur = _nodes[cur].Left; }
-            else if (key > k) { left = false; cur = _nodes[cur].Right; }
+            ref var c = ref nodes[cur];
+            if (key < c.PfnLo) { left = true; cur = c.Left; }
+            else if (key > c.PfnLo) { left = false; cur = c.Right; }
             else return false;
         }
         ref var node = ref _nodes[n];
