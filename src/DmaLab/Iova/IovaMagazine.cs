@@ -1,0 +1,38 @@
+namespace DmaLab.Iova;
+
+/// <summary>
+/// A fixed-size stack of cached IOVA pfns (Linux: drivers/iommu/iova.c, struct iova_magazine, IOVA_MAG_SIZE = 127
+/// so that the kernel object is exactly 1 KiB). <see cref="Next"/> links full magazines in the depot list.
+/// </summary>
+internal sealed class IovaMagazine
+{
+    /// <summary>Linux: iova.c, IOVA_MAG_SIZE.</summary>
+    public const int MagSize = 127;
+
+    public readonly ulong[] Pfns = new ulong[MagSize];
+    public int Size;
+    public IovaMagazine? Next;
+
+    public bool IsFull => Size == MagSize;
+    public bool IsEmpty => Size == 0;
+
+    public void Push(ulong pfn) => Pfns[Size++] = pfn;
+
+    /// <summary>
+    /// Linux: iova_magazine_pop(). Scans from the most recently pushed entry downwards for the first pfn at or
+    /// below <paramref name="limitPfn"/>, moves the top entry into its slot and returns it; 0 if none qualifies.
+    /// </summary>
+    public ulong Pop(ulong limitPfn)
+    {
+        var pfns = Pfns;
+        int i = Size - 1;
+        while (pfns[i] > limitPfn)
+        {
+            if (i == 0) return 0;
+            i--;
+        }
+        ulong pfn = pfns[i];
+        pfns[i] = pfns[--Size];
+        return pfn;
+    }
+}
