@@ -73,6 +73,11 @@ public sealed partial class TraceReplayer
         if (!_anyTime) { _firstNs = ns; _anyTime = true; }
         if (ns > _lastNs) _lastNs = ns;
         if (_phase is { } ph) ph.Events++;
+        else if (_phases.Count == 0 && r.Kind != TraceEventKind.TracingMarkWrite)
+        {
+            _phase = new ReplayPhase { Name = "(start)", Line = r.Line, StartNs = ns, EndNs = ns, Events = 1 };
+            _phases.Add(_phase);
+        }
 
         switch (r.Kind)
         {
