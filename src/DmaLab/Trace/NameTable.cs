@@ -33,8 +33,34 @@ public sealed class NameTable
         return Intern(name.ToString());
     }
 
+    // Recently interned UTF-8 names (a trace repeats the same few tasks, devices and events line after line):
+    // a byte compare against these skips decoding and hashing. Fixed buffers, so a miss allocates nothing.
+    const int CacheSlots = 8, CacheBytes = 64;
+    readonly byte[] _cacheBytes = new byte[CacheSlots * CacheBytes];
+    readonly int[] _cacheLen = new int[CacheSlots];
+    readonly int[] _cacheId = new int[CacheSlots];
+    int _cacheNext;
+
     /// <summary>Interns UTF-8 bytes (names longer than 256 bytes are decoded on the heap).</summary>
     public int Intern(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.Length <= CacheBytes)
+        {
+            for (int i = 0; i < CacheSlots; i++)
+                if (_cacheLen[i] == utf8.Length + 1 && utf8.SequenceEqual(_cacheBytes.AsSpan(i * CacheBytes, utf8.Length)))
+                    return _cacheId[i];
+            int id = InternSlow(utf8);
+            int slot = _cacheNext;
+            _cacheNext = (slot + 1) % CacheSlots;
+            utf8.CopyTo(_cacheBytes.AsSpan(slot * CacheBytes));
+            _cacheLen[slot] = utf8.Length + 1;
+            _cacheId[slot] = id;
+            return id;
+        }
+        return InternSlow(utf8);
+    }
+
+    int InternSlow(ReadOnlySpan<byte> utf8)
     {
         if (utf8.Length <= 256)
         {

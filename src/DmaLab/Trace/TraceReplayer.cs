@@ -33,8 +33,6 @@ public sealed partial class TraceReplayer
     readonly List<PriorityQueue<int, int>> _freeLanes = new();
     readonly List<int> _laneCount = new();
 
-    string? _lastDeviceName;
-    int _lastDevice = -1;
     int _lastPid = int.MinValue, _lastProcess = -1;
     long _events;
     ulong _firstNs, _lastNs;
@@ -133,26 +131,33 @@ public sealed partial class TraceReplayer
         }
     }
 
+    // A few recently seen device names by reference: trace records reuse interned strings, so the common case
+    // costs reference compares instead of hashing the name.
+    readonly string?[] _devCacheName = new string?[4];
+    readonly int[] _devCacheId = new int[4];
+    int _devCacheNext;
+
     ReplayDeviceStats Device(TraceRecord r)
     {
         string name = r.Device;
-        if (ReferenceEquals(name, _lastDeviceName))
+        int id = -1;
+        for (int i = 0; i < _devCacheName.Length; i++)
+            if (ReferenceEquals(_devCacheName[i], name)) { id = _devCacheId[i]; break; }
+        if (id < 0)
         {
-            var last = _devices[_lastDevice];
-            last.Touch(r.TimestampNs);
-            return last;
+            id = _deviceNames.Intern(name);
+            if (id == _devices.Count)
+            {
+                _devices.Add(new ReplayDeviceStats { Id = id, Name = name });
+                _freeLanes.Add(new PriorityQueue<int, int>());
+                _laneCount.Add(0);
+                _model?.AddDevice(id, name);
+                _observer?.OnDevice(id, name);
+            }
+            _devCacheName[_devCacheNext] = name;
+            _devCacheId[_devCacheNext] = id;
+            _devCacheNext = (_devCacheNext + 1) & 3;
         }
-        int id = _deviceNames.Intern(name);
-        if (id == _devices.Count)
-        {
-            _devices.Add(new ReplayDeviceStats { Id = id, Name = name });
-            _freeLanes.Add(new PriorityQueue<int, int>());
-            _laneCount.Add(0);
-            _model?.AddDevice(id, name);
-            _observer?.OnDevice(id, name);
-        }
-        _lastDeviceName = name;
-        _lastDevice = id;
         var d = _devices[id];
         d.Touch(r.TimestampNs);
         return d;
