@@ -24,7 +24,6 @@ public sealed class FtraceReader : IDisposable
     readonly FtraceLineParser _parser;
     readonly TraceRecord _record = new();
     readonly NameTable _tasks = new();
-    readonly string[] _kindName = new string[64];
     long _nextProgress;
 
     /// <summary>Devices seen so far (dev_name), in order of first appearance; <see cref="TraceRecord.DeviceId"/> indexes it.</summary>

@@ -170,7 +170,9 @@ public sealed partial class TraceReplayer
         }
         PairIommu(r, d, firstDma, bytes);
 
+        // dma-debug makes one entry per sg element, each tracking its first cacheline.
         bool tracked = TrackCacheline(r, d.Name, phys[0], out ulong cln);
+        if (tracked) for (int i = 1; i < phys.Length; i++) TrackCacheline(r, d.Name, phys[i], out _);
         _table.Add(new MapKey(ReplayTable.Sg, d.Id, phys[0]), new LiveMapping
         {
             TraceDma = firstDma, ModelDma = modelFirst, Phys = phys[0], Size = bytes, StartNs = ns, Line = r.Line,
@@ -217,6 +219,8 @@ public sealed partial class TraceReplayer
         if (m.Dir != r.Dir)
             AddFinding("unmap-direction-mismatch", r, d.Name, phys[0], $"sg list mapped {m.Dir} at line {m.Line}, unmapped {r.Dir}");
         _model?.UnmapSg(Call(r, d.Id, m.Phys, m.Size, m.ModelDma), phys);
+        if (m.CachelineTracked)
+            for (int i = 1; i < phys.Length && i < m.SgListed; i++) UntrackCacheline(phys[i] >> _cachelineShift);
         Close(key, best, bestPrev, ns, ReplayLifetimeKind.Sg);
         d.OnUnmap(ns, m.Size, sg: true, matched: true);
         _processes[m.Process < 0 ? _lastProcess : m.Process].LiveMappingsDec(ns, m.Size);

@@ -140,3 +140,20 @@ public class TraceReplayerTests
         Assert.Equal(new[] { new SizeBucket(1, 1), new SizeBucket(4096, 1), new SizeBucket(8192, 2) }, h);
     }
 }
+
+public class TraceReplayerSgCachelineTests
+{
+    [Fact]
+    public void Every_sg_element_is_tracked_and_released()
+    {
+        const string dev = "0000:00:04.0";
+        string sg(string phys, double ts) => TraceTestUtil.Line("dma_map_sg", $"{dev} dir=FROM_DEVICE nents=2/2 ents=2/2 dma_addrs={phys} sizes={{0x1000,0x1000}} phys_addrs={phys} attrs=", ts);
+        string unsg(string phys, double ts) => TraceTestUtil.Line("dma_unmap_sg", $"{dev} dir=FROM_DEVICE phys_addrs={phys} attrs=", ts);
+        // The second list's second element shares a cacheline with the first list's second element.
+        var r = TraceTestUtil.ReplayText(sg("{0x1000,0x8000}", 1) + sg("{0x4000,0x8020}", 2) + unsg("{0x1000,0x8000}", 3) +
+                                         unsg("{0x4000,0x8020}", 4) + sg("{0x1000,0x8000}", 5));
+        var f = Assert.Single(r.Findings, x => x.Kind == "cacheline-overlap");
+        Assert.Equal(2, f.Line);
+        Assert.Equal(0x8020UL, f.Address);
+    }
+}
