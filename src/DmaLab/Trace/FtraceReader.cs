@@ -130,7 +130,12 @@ public sealed class FtraceReader : IDisposable
             ReadOnlySpan<byte> line;
             try
             {
-                if (!_lines.TryReadLine(out line)) { ReportProgress(); return false; }
+                if (!_lines.TryReadLine(out line))
+                {
+                    if (Stats.EventLines == 0 && Stats.MalformedLines > 0) throw NotFtrace();
+                    ReportProgress();
+                    return false;
+                }
             }
             catch (TraceFormatException) { throw; }
             catch (Exception ex) when (ex is not OutOfMemoryException) { throw Wrap(ex); }
@@ -150,6 +155,7 @@ public sealed class FtraceReader : IDisposable
                     continue;
                 case FtraceLineParser.LineType.Malformed:
                     AddMalformed(lineNo, reason ?? "unrecognised line", line);
+                    if (Stats.EventLines == 0 && Stats.MalformedLines >= NotFtraceAfter) throw NotFtrace();
                     continue;
             }
             if (_lines.LastLineCut) { AddMalformed(lineNo, "line longer than 1 MiB", line); continue; }
@@ -185,6 +191,17 @@ public sealed class FtraceReader : IDisposable
             r.Kind = kind;
             return true;
         }
+    }
+
+    /// <summary>Lines that fail to parse before any event line, after which the input is judged not to be ftrace.</summary>
+    const int NotFtraceAfter = 50;
+
+    TraceFormatException NotFtrace()
+    {
+        var first = Stats.Malformed[0];
+        return new TraceFormatException(_source, first.Line, -1,
+            "not ftrace text: expected lines like 'TASK-PID [CPU] FLAGS TIMESTAMP: EVENT: FIELDS' " +
+            "(the output of /sys/kernel/tracing/trace or `trace-cmd report`), found none");
     }
 
     void AddMalformed(long lineNo, string reason, ReadOnlySpan<byte> line)

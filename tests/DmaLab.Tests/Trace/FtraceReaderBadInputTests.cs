@@ -144,3 +144,28 @@ public class FtraceReaderBadInputTests
         }, iter: 300);
     }
 }
+
+public class FtraceReaderNotFtraceTests
+{
+    [Fact]
+    public void Text_that_is_not_a_trace_is_rejected_at_its_first_line()
+    {
+        var text = "{\n  \"json\": true,\n  \"lines\": 3\n}\n";
+        var ex = Assert.Throws<TraceFormatException>(() =>
+        {
+            using var reader = TraceTestUtil.ReaderOf(text, "report.json");
+            while (reader.Read()) { }
+        });
+        Assert.StartsWith("report.json: line 1: not ftrace text", ex.Message);
+        Assert.Equal(1, ex.Line);
+    }
+
+    [Fact]
+    public void A_trace_with_only_its_header_is_empty_not_an_error()
+    {
+        using var reader = TraceTestUtil.ReaderOf(TraceEventFormatter.Header(0, 4));
+        Assert.False(reader.Read());
+        Assert.Equal(0, reader.Stats.EventLines);
+        Assert.Equal(12, reader.Stats.CommentLines);
+    }
+}
