@@ -446,8 +446,8 @@ internal sealed class FtraceLineParser
     {
         int i = 0;
         while (i < rest.Length && rest[i] == (byte)' ') i++;
-        int j = i;
-        while (j < rest.Length && rest[j] != (byte)' ') j++;
+        int len = rest[i..].IndexOf((byte)' ');
+        int j = len < 0 ? rest.Length : i + len;
         var tok = rest[i..j];
         rest = rest[j..];
         return tok;

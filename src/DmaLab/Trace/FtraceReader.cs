@@ -164,7 +164,7 @@ public sealed class FtraceReader : IDisposable
             int nameId = Stats.EventNames.Intern(h.Event);
             Stats.CountEvent(nameId);
             string eventName = Stats.EventNames[nameId];
-            var kind = TraceEventNames.KindOf(eventName);
+            var kind = KindOf(nameId, eventName);
             if (Stats.FirstTimestampNs == 0 && Stats.EventLines == 1) Stats.FirstTimestampNs = h.TimestampNs;
             if (h.TimestampNs > Stats.LastTimestampNs) Stats.LastTimestampNs = h.TimestampNs;
 
@@ -202,6 +202,21 @@ public sealed class FtraceReader : IDisposable
         return new TraceFormatException(_source, first.Line, -1,
             "not ftrace text: expected lines like 'TASK-PID [CPU] FLAGS TIMESTAMP: EVENT: FIELDS' " +
             "(the output of /sys/kernel/tracing/trace or `trace-cmd report`), found none");
+    }
+
+    TraceEventKind[] _kindById = new TraceEventKind[64];
+    bool[] _kindKnown = new bool[64];
+
+    /// <summary>Event kind by interned name id (the name is looked up once per distinct name).</summary>
+    TraceEventKind KindOf(int nameId, string name)
+    {
+        if (nameId >= _kindById.Length)
+        {
+            Array.Resize(ref _kindById, Math.Max(nameId + 1, _kindById.Length * 2));
+            Array.Resize(ref _kindKnown, _kindById.Length);
+        }
+        if (!_kindKnown[nameId]) { _kindById[nameId] = TraceEventNames.KindOf(name); _kindKnown[nameId] = true; }
+        return _kindById[nameId];
     }
 
     void AddMalformed(long lineNo, string reason, ReadOnlySpan<byte> line)
