@@ -10,7 +10,8 @@ public readonly record struct LiveSample(ulong TimeNs, long Mappings, long Bytes
 /// </summary>
 public sealed class ReplayLiveSeries
 {
-    readonly LiveSample[] _samples;
+    readonly int _capacity;
+    LiveSample[] _samples;
     int _count;
     ulong _interval;
     ulong _last;
@@ -19,7 +20,8 @@ public sealed class ReplayLiveSeries
 
     public ReplayLiveSeries(int capacity = 512, ulong initialIntervalNs = 1000)
     {
-        _samples = new LiveSample[Math.Max(4, capacity)];
+        _capacity = Math.Max(4, capacity);
+        _samples = new LiveSample[4]; // grows to capacity: owners with few calls stay small
         _interval = Math.Max(1, initialIntervalNs);
     }
 
@@ -34,6 +36,8 @@ public sealed class ReplayLiveSeries
 
     void Append(LiveSample s)
     {
+        if (_count == _samples.Length && _samples.Length < _capacity)
+            Array.Resize(ref _samples, Math.Min(_capacity, _samples.Length * 4));
         if (_count == _samples.Length)
         {
             int w = 0;

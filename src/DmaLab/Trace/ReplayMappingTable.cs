@@ -104,7 +104,7 @@ internal sealed class ReplayMappingTable
             for (int i = kv.Value; i >= 0; i = _pool[i].Next) yield return i;
     }
 
-    /// <summary>Any live entry of another device with this key's table and address (-1 if none).</summary>
+    /// <summary>True when another device has a live entry in <paramref name="table"/> at <paramref name="addr"/>.</summary>
     public bool OtherDeviceHas(ReplayTable table, ulong addr, int device, int deviceCount)
     {
         for (int d = 0; d < deviceCount; d++)

@@ -13,6 +13,9 @@ public sealed class ReplayOptions
     public int MaxFindingsPerKind { get; init; } = 50;
     public int MaxMismatchesListed { get; init; } = 20;
     public int MaxPhases { get; init; } = 10_000;
+    /// <summary>Processes (pids) tracked one by one; later pids are counted together as "(other)" so that
+    /// fork-heavy traces stay in bounded memory.</summary>
+    public int MaxProcesses { get; init; } = 4096;
     /// <summary>Input name for the report.</summary>
     public string Input { get; init; } = "";
 }

@@ -37,7 +37,7 @@ public sealed partial class TraceReplayer
             else Mismatch(r, dma, got.Value);
         }
         PairIommu(r, d, dma, size);
-        if (!bounced && dma != phys && _table.OtherDeviceHas(ReplayTable.Single, dma, d.Id, _devices.Count))
+        if (!bounced && dma != phys && !d.IovaOverlapsOtherDevice && _table.OtherDeviceHas(ReplayTable.Single, dma, d.Id, _devices.Count))
             d.IovaOverlapsOtherDevice = true;
 
         bool tracked = TrackCacheline(r, d.Name, phys, out ulong cln);
@@ -257,7 +257,8 @@ public sealed partial class TraceReplayer
             }
         }
         bool paired = PairIommu(r, d, dma, r.Size);
-        if (paired && _table.OtherDeviceHas(ReplayTable.Coherent, dma, d.Id, _devices.Count)) d.IovaOverlapsOtherDevice = true;
+        if (paired && !d.IovaOverlapsOtherDevice && _table.OtherDeviceHas(ReplayTable.Coherent, dma, d.Id, _devices.Count))
+            d.IovaOverlapsOtherDevice = true;
         _table.Add(new MapKey(ReplayTable.Coherent, d.Id, dma), new LiveMapping
         {
             TraceDma = dma, ModelDma = dma, Size = r.Size, StartNs = ns, Line = r.Line, Device = d.Id,

@@ -33,7 +33,7 @@ public sealed partial class TraceReplayer
     readonly List<PriorityQueue<int, int>> _freeLanes = new();
     readonly List<int> _laneCount = new();
 
-    int _lastPid = int.MinValue, _lastProcess = -1;
+    int _lastPid = int.MinValue, _lastProcess = -1, _otherProcess = -1;
     long _events;
     ulong _firstNs, _lastNs;
     bool _anyTime;
@@ -173,9 +173,21 @@ public sealed partial class TraceReplayer
         }
         if (!_processByPid.TryGetValue(r.Pid, out int idx))
         {
-            idx = _processes.Count;
-            _processes.Add(new ReplayProcessStats { Pid = r.Pid, Task = r.Task, Name = $"{r.Task}-{r.Pid}" });
-            _processByPid.Add(r.Pid, idx);
+            if (_processes.Count >= _opt.MaxProcesses)
+            {
+                if (_otherProcess < 0)
+                {
+                    _otherProcess = _processes.Count;
+                    _processes.Add(new ReplayProcessStats { Pid = -1, Task = "(other)", Name = "(other)" });
+                }
+                idx = _otherProcess;
+            }
+            else
+            {
+                idx = _processes.Count;
+                _processes.Add(new ReplayProcessStats { Pid = r.Pid, Task = r.Task, Name = $"{r.Task}-{r.Pid}" });
+                _processByPid.Add(r.Pid, idx);
+            }
         }
         _lastPid = r.Pid;
         _lastProcess = idx;

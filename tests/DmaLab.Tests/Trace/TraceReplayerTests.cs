@@ -157,3 +157,30 @@ public class TraceReplayerSgCachelineTests
         Assert.Equal(0x8020UL, f.Address);
     }
 }
+
+public class TraceReplayerBoundsTests
+{
+    [Fact]
+    public void Processes_beyond_the_limit_are_counted_as_other()
+    {
+        var text = string.Concat(Enumerable.Range(0, 10).Select(i =>
+            TraceTestUtil.Line("dma_map_phys", $"0000:00:04.0 dir=TO_DEVICE dma_addr={0x1000 * (i + 1):x} size=64 phys_addr={0x1000 * (i + 1):x} attrs=", 1 + i, "p", 100 + i)));
+        using var reader = TraceTestUtil.ReaderOf(text);
+        var report = TraceReplayer.Replay(reader, new ReplayOptions { MaxProcesses = 4 });
+        Assert.Equal(5, report.Processes.Count);
+        var other = report.Processes.Single(p => p.Name == "(other)");
+        Assert.Equal(6, other.Maps);
+        Assert.Equal(10, report.Processes.Sum(p => p.Maps));
+    }
+
+    [Fact]
+    public void Live_series_stays_within_its_capacity_and_ends_with_the_final_state()
+    {
+        var s = new ReplayLiveSeries(capacity: 16, initialIntervalNs: 1);
+        for (int i = 1; i <= 1000; i++) s.Record((ulong)i * 10, i, i * 4096L);
+        var list = s.ToList();
+        Assert.InRange(list.Count, 8, 17);
+        Assert.Equal(new LiveSample(10000, 1000, 1000 * 4096L), list[^1]);
+        Assert.True(list.Zip(list.Skip(1)).All(p => p.First.TimeNs < p.Second.TimeNs));
+    }
+}
