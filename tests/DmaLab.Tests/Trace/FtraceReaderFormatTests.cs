@@ -138,4 +138,17 @@ public class FtraceReaderFormatTests
         Assert.Equal(Encoding.UTF8.GetByteCount(text), progress[^1].InputLength);
         Assert.Equal(progress[^1].InputLength, progress[^1].InputBytes);
     }
+
+    [Fact]
+    public void Older_sg_format_without_counts_and_numeric_attrs()
+    {
+        // Before the nents/ents columns were added, dma_map_sg printed only the three arrays.
+        var r = Single(TraceTestUtil.Line("dma_map_sg", "0000:00:04.0 dir=TO_DEVICE dma_addrs={0xfffd8000} sizes={0x4000} phys_addrs={0xe7c0000,0xe7d7000,0xe7e0000,0xe7f1000} attrs=NO_WARN|0x800000"));
+        Assert.Equal(0, r.FullNents);
+        Assert.Equal(4, r.PhysAddrs.Length);
+        Assert.Equal(TraceDmaAttrs.NoWarn | (TraceDmaAttrs)0x800000, r.Attrs);
+        var report = TraceTestUtil.ReplayText(TraceTestUtil.Line("dma_map_sg", "0000:00:04.0 dir=TO_DEVICE dma_addrs={0xfffd8000} sizes={0x4000} phys_addrs={0xe7c0000,0xe7d7000,0xe7e0000,0xe7f1000} attrs="));
+        Assert.Equal(0x4000, report.LiveBytesAtEnd);
+        Assert.Equal("iommu-dma", report.Platform.DmaOps); // four segments merged into one IOVA range
+    }
 }
