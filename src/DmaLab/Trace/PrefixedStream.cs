@@ -1,0 +1,33 @@
+namespace DmaLab.Trace;
+
+/// <summary>Replays a few already-read bytes before the rest of a non-seekable stream (magic-number sniffing on stdin).</summary>
+internal sealed class PrefixedStream(byte[] prefix, int prefixLength, Stream inner) : Stream
+{
+    int _pos;
+    long _delivered; // XZStream asks its base stream for Position
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => _delivered; set => throw new NotSupportedException(); }
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+    public override int Read(Span<byte> buffer)
+    {
+        if (_pos < prefixLength)
+        {
+            int n = Math.Min(buffer.Length, prefixLength - _pos);
+            prefix.AsSpan(_pos, n).CopyTo(buffer);
+            _pos += n;
+            _delivered += n;
+            return n;
+        }
+        int m = inner.Read(buffer);
+        _delivered += m;
+        return m;
+    }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    protected override void Dispose(bool disposing) { if (disposing) inner.Dispose(); base.Dispose(disposing); }
+}

@@ -1,0 +1,122 @@
+using System.Buffers;
+
+namespace DmaLab.Trace;
+
+/// <summary>
+/// Splits a byte stream into lines without allocating per line: one pooled buffer that grows only when a line is
+/// longer than it (up to <see cref="MaxLineBytes"/>; longer lines are returned cut and flagged). Constant memory in
+/// the size of the input. Handles "\n" and "\r\n".
+/// </summary>
+internal sealed class TraceLineSource : IDisposable
+{
+    /// <summary>Longest line kept whole. The kernel prints at most a page per event (trace_seq), so 1 MiB is ample.</summary>
+    public const int MaxLineBytes = 1 << 20;
+
+    readonly Stream _stream;
+    byte[] _buf;
+    int _start, _end;
+    bool _eof;
+    long _consumed; // bytes of the stream before _buf[_start]
+
+    public TraceLineSource(Stream stream, int initialBuffer = 64 * 1024)
+    {
+        _stream = stream;
+        _buf = ArrayPool<byte>.Shared.Rent(initialBuffer);
+    }
+
+    /// <summary>Bytes of text consumed so far (offset of the next line).</summary>
+    public long Offset => _consumed;
+    /// <summary>True when the last line returned was longer than <see cref="MaxLineBytes"/> and was cut.</summary>
+    public bool LastLineCut { get; private set; }
+
+    /// <summary>Peeks at the first bytes of the stream (fills the buffer) without consuming them.</summary>
+    public ReadOnlySpan<byte> Peek(int count)
+    {
+        while (_end - _start < count && !_eof) Fill();
+        return _buf.AsSpan(_start, Math.Min(count, _end - _start));
+    }
+
+    /// <summary>Next line without its terminator; false at end of input. The span is valid until the next call.</summary>
+    public bool TryReadLine(out ReadOnlySpan<byte> line)
+    {
+        LastLineCut = false;
+        int scanFrom = _start;
+        while (true)
+        {
+            int nl = _buf.AsSpan(scanFrom, _end - scanFrom).IndexOf((byte)'\n');
+            if (nl >= 0)
+            {
+                int lineEnd = scanFrom + nl;
+                line = Take(lineEnd, lineEnd + 1);
+                return true;
+            }
+            scanFrom = _end;
+            if (_eof)
+            {
+                if (_end == _start) { line = default; return false; }
+                line = Take(_end, _end);
+                return true;
+            }
+            if (_end - _start >= MaxLineBytes)
+            {
+                // Overlong line: hand out what we have, then drop the rest of it.
+                line = Take(_end, _end);
+                LastLineCut = true;
+                SkipToNewline();
+                return true;
+            }
+            int keptBefore = _start;
+            Fill();
+            scanFrom -= keptBefore - _start; // Fill may compact the buffer
+        }
+    }
+
+    ReadOnlySpan<byte> Take(int lineEnd, int next)
+    {
+        int s = _start;
+        int e = lineEnd;
+        if (e > s && _buf[e - 1] == (byte)'\r') e--;
+        _consumed += next - _start;
+        _start = next;
+        return _buf.AsSpan(s, e - s);
+    }
+
+    void SkipToNewline()
+    {
+        while (true)
+        {
+            if (_start == _end) { if (_eof) return; Fill(); continue; }
+            int nl = _buf.AsSpan(_start, _end - _start).IndexOf((byte)'\n');
+            if (nl >= 0) { _consumed += nl + 1; _start += nl + 1; return; }
+            _consumed += _end - _start;
+            _start = _end;
+            if (_eof) return;
+        }
+    }
+
+    void Fill()
+    {
+        if (_start > 0 && (_start == _end || _end == _buf.Length))
+        {
+            Buffer.BlockCopy(_buf, _start, _buf, 0, _end - _start);
+            _end -= _start;
+            _start = 0;
+        }
+        if (_end == _buf.Length)
+        {
+            var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(_buf.Length * 2, MaxLineBytes * 2));
+            Buffer.BlockCopy(_buf, 0, bigger, 0, _end);
+            ArrayPool<byte>.Shared.Return(_buf);
+            _buf = bigger;
+        }
+        int n = _stream.Read(_buf, _end, _buf.Length - _end);
+        if (n <= 0) _eof = true;
+        else _end += n;
+    }
+
+    public void Dispose()
+    {
+        if (_buf.Length > 0) ArrayPool<byte>.Shared.Return(_buf);
+        _buf = [];
+    }
+}

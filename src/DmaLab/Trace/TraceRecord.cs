@@ -1,0 +1,133 @@
+namespace DmaLab.Trace;
+
+/// <summary>
+/// One parsed event line. The reader reuses a single instance per event (no allocation per line): copy what you
+/// need before the next <see cref="FtraceReader.Read"/>, or call <see cref="Clone"/>. Which fields are meaningful
+/// depends on <see cref="Kind"/>, following the event's TP_printk (Linux: include/trace/events/dma.h, iommu.h,
+/// swiotlb.h):
+/// <list type="bullet">
+/// <item>map/unmap phys|page|resource: Device, Dir, DmaAddr, Size, PhysAddr (map only), Attrs.</item>
+/// <item>dma_map_sg: Dir, PhysAddrs (nents, at most 128 listed), DmaAddrs + Lengths (ents, at most 128 listed),
+/// FullNents/FullEnts, Truncated, Attrs. dma_unmap_sg: PhysAddrs only. dma_map_sg_err: PhysAddrs and Error.</item>
+/// <item>alloc/free (+_pages): DmaAddr, Size, Dir, Attrs, Gfp (alloc). alloc_sgt/free_sgt: DmaAddr, Size,
+/// PhysAddrs.</item>
+/// <item>sync_single_*: DmaAddr, Size, Dir. sync_sg_*: DmaAddrs, Lengths, Dir.</item>
+/// <item>swiotlb_bounced: Device, DmaMask, PhysAddr (dev_addr: the original buffer), Size, Forced.</item>
+/// <item>iommu map: Iova (DmaAddr), PhysAddr (paddr), Size. iommu unmap: Iova, Size, UnmappedSize.</item>
+/// <item>io_page_fault: Device, Driver, DmaAddr (iova), FaultFlags. group events: Device, GroupId.</item>
+/// <item>tracing_mark_write: Message.</item>
+/// </list>
+/// </summary>
+public sealed class TraceRecord
+{
+    /// <summary>Longest sg list the kernel records in dma_map_sg (Linux: dma.h, DMA_TRACE_MAX_ENTRIES).</summary>
+    public const int TraceMaxEntries = 128;
+
+    internal ulong[] PhysBuf = new ulong[TraceMaxEntries];
+    internal ulong[] DmaBuf = new ulong[TraceMaxEntries];
+    internal ulong[] LenBuf = new ulong[TraceMaxEntries];
+    internal int PhysCount, DmaCount, LenCount;
+
+    public long Line { get; internal set; }
+    public TraceEventKind Kind { get; internal set; }
+    /// <summary>Event name as printed (e.g. "dma_map_page", "map"), interned.</summary>
+    public string EventName { get; internal set; } = "";
+    public string Task { get; internal set; } = "";
+    public int Pid { get; internal set; }
+    public int Cpu { get; internal set; }
+    /// <summary>The irqs-off/need-resched/hardirq/preempt flags column ("d.h1."), empty when the trace has none.</summary>
+    public string Flags { get; internal set; } = "";
+    public ulong TimestampNs { get; internal set; }
+    /// <summary>Device name (dev_name()), interned; empty for events without one (iommu map/unmap, markers).</summary>
+    public string Device { get; internal set; } = "";
+    /// <summary>Id of <see cref="Device"/> in the reader's device table (-1 when none).</summary>
+    public int DeviceId { get; internal set; } = -1;
+    public TraceDmaDirection Dir { get; internal set; }
+    public TraceDmaAttrs Attrs { get; internal set; }
+    public ulong DmaAddr { get; internal set; }
+    public ulong PhysAddr { get; internal set; }
+    public ulong Size { get; internal set; }
+    public ulong UnmappedSize { get; internal set; }
+    public ulong DmaMask { get; internal set; }
+    public bool Forced { get; internal set; }
+    public int FullNents { get; internal set; }
+    public int FullEnts { get; internal set; }
+    public bool Truncated { get; internal set; }
+    public int Error { get; internal set; }
+    public int GroupId { get; internal set; }
+    public int FaultFlags { get; internal set; }
+    /// <summary>gfp flags text of alloc events (e.g. "GFP_KERNEL"), interned.</summary>
+    public string Gfp { get; internal set; } = "";
+    /// <summary>io_page_fault: the driver name.</summary>
+    public string Driver { get; internal set; } = "";
+    /// <summary>tracing_mark_write: the marker text.</summary>
+    public string Message { get; internal set; } = "";
+
+    public ReadOnlySpan<ulong> PhysAddrs => PhysBuf.AsSpan(0, PhysCount);
+    public ReadOnlySpan<ulong> DmaAddrs => DmaBuf.AsSpan(0, DmaCount);
+    public ReadOnlySpan<ulong> Lengths => LenBuf.AsSpan(0, LenCount);
+
+    /// <summary>iommu:map / iommu:unmap IOVA (same storage as <see cref="DmaAddr"/>).</summary>
+    public ulong Iova => DmaAddr;
+
+    internal void Reset()
+    {
+        Kind = TraceEventKind.Unknown;
+        Device = ""; DeviceId = -1;
+        Dir = TraceDmaDirection.Bidirectional; Attrs = TraceDmaAttrs.None;
+        DmaAddr = PhysAddr = Size = UnmappedSize = DmaMask = 0;
+        Forced = Truncated = false;
+        FullNents = FullEnts = Error = GroupId = FaultFlags = 0;
+        Gfp = Driver = Message = "";
+        PhysCount = DmaCount = LenCount = 0;
+    }
+
+    internal static void SetList(ref ulong[] buf, ref int count, ReadOnlySpan<ulong> values)
+    {
+        if (buf.Length < values.Length) buf = new ulong[values.Length];
+        values.CopyTo(buf);
+        count = values.Length;
+    }
+
+    public void SetPhysAddrs(ReadOnlySpan<ulong> v) => SetList(ref PhysBuf, ref PhysCount, v);
+    public void SetDmaAddrs(ReadOnlySpan<ulong> v) => SetList(ref DmaBuf, ref DmaCount, v);
+    public void SetLengths(ReadOnlySpan<ulong> v) => SetList(ref LenBuf, ref LenCount, v);
+
+    /// <summary>A detached copy (for tests and tools that keep records).</summary>
+    public TraceRecord Clone()
+    {
+        var c = (TraceRecord)MemberwiseClone();
+        c.PhysBuf = PhysAddrs.ToArray();
+        c.DmaBuf = DmaAddrs.ToArray();
+        c.LenBuf = Lengths.ToArray();
+        return c;
+    }
+
+    /// <summary>Builder for writers and tests: a record of <paramref name="kind"/> with the common columns set.</summary>
+    public static TraceRecord Create(TraceEventKind kind, string task = "", int pid = 0, int cpu = 0, ulong timestampNs = 0,
+                                     string device = "")
+    {
+        var r = new TraceRecord();
+        r.Reset();
+        r.Kind = kind;
+        r.EventName = TraceEventNames.DefaultName(kind);
+        r.Task = task; r.Pid = pid; r.Cpu = cpu; r.TimestampNs = timestampNs; r.Device = device;
+        return r;
+    }
+
+    public TraceRecord With(TraceDmaDirection dir = TraceDmaDirection.Bidirectional, ulong dmaAddr = 0, ulong physAddr = 0,
+                            ulong size = 0, TraceDmaAttrs attrs = TraceDmaAttrs.None)
+    {
+        Dir = dir; DmaAddr = dmaAddr; PhysAddr = physAddr; Size = size; Attrs = attrs;
+        return this;
+    }
+
+    public void SetMessage(string message) => Message = message;
+    public void SetSg(int fullNents, int fullEnts, bool truncated) { FullNents = fullNents; FullEnts = fullEnts; Truncated = truncated; }
+    public void SetIommu(ulong unmappedSize = 0, int groupId = 0, int faultFlags = 0, string driver = "")
+    { UnmappedSize = unmappedSize; GroupId = groupId; FaultFlags = faultFlags; Driver = driver; }
+    public void SetSwiotlb(ulong dmaMask, bool forced) { DmaMask = dmaMask; Forced = forced; }
+    public void SetAlloc(string gfp) => Gfp = gfp;
+    public void SetError(int err) => Error = err;
+    public void SetEventName(string name) => EventName = name;
+}

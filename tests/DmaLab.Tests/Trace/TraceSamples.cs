@@ -1,0 +1,17 @@
+using DmaLab.Trace;
+
+namespace DmaLab.Tests.Trace;
+
+/// <summary>Paths of the real captures shipped with the tests.</summary>
+internal static class TraceSamples
+{
+    public const string H100 = "h100-cuda-pinned.trace.xz";
+    public const string VtdStrict = "qemu-vtd-strict-sample.trace.xz";
+    public const string VtdSwiotlb = "qemu-vtd-swiotlb-sample.trace.xz";
+    public const string Smmuv3Strict = "qemu-smmuv3-strict-sample.trace.xz";
+
+    public static string PathOf(string name) => Path.Combine(AppContext.BaseDirectory, "data", "traces", name);
+
+    public static FtraceReader Open(string name, FtraceReaderOptions? options = null) =>
+        new(File.OpenRead(PathOf(name)), name, options);
+}
