@@ -1,0 +1,49 @@
+using YamlDotNet.RepresentationModel;
+
+namespace DmaLab.Platform;
+
+/// <summary>Maps field paths ("devices[2].iommu") to the line they are on, so validation errors can point at it.</summary>
+internal sealed class YamlLocations
+{
+    readonly Dictionary<string, long> _lines = new(StringComparer.OrdinalIgnoreCase);
+
+    public static YamlLocations Index(YamlStream doc)
+    {
+        var loc = new YamlLocations();
+        if (doc.Documents.Count > 0) loc.Walk(doc.Documents[0].RootNode, "");
+        return loc;
+    }
+
+    void Walk(YamlNode node, string path)
+    {
+        _lines[path] = node.Start.Line;
+        switch (node)
+        {
+            case YamlMappingNode map:
+                foreach (var (k, v) in map.Children)
+                {
+                    string key = ((YamlScalarNode)k).Value ?? "";
+                    string child = path.Length == 0 ? key : $"{path}.{key}";
+                    _lines[child] = k.Start.Line;
+                    Walk(v, child);
+                    _lines[child] = k.Start.Line;
+                }
+                break;
+            case YamlSequenceNode seq:
+                for (int i = 0; i < seq.Children.Count; i++) Walk(seq.Children[i], $"{path}[{i}]");
+                break;
+        }
+    }
+
+    /// <summary>The line of the path, or of its nearest ancestor that exists in the file.</summary>
+    public long LineOf(string path)
+    {
+        for (string p = path; ; )
+        {
+            if (_lines.TryGetValue(p, out long line)) return line;
+            int cut = Math.Max(p.LastIndexOf('.'), p.LastIndexOf('['));
+            if (cut <= 0) return _lines.GetValueOrDefault("", 1);
+            p = p[..cut];
+        }
+    }
+}
