@@ -25,10 +25,12 @@ public static class DefaultDomainPolicy
     /// kernel recovers), an untrusted PCI device forces DMA and refuses a driver override to anything else, and with
     /// no preference the global default applies.
     /// </summary>
-    public static DefaultDomainChoice Decide(KernelOptionsSpec k, IIommuOps ops, IReadOnlyList<Device> devices)
+    /// <param name="armDmaUseIommu">ARM32 (CONFIG_ARM_DMA_USE_IOMMU): the default domain is IDENTITY and the arch
+    /// DMA code later attaches its own UNMANAGED domain.</param>
+    public static DefaultDomainChoice Decide(KernelOptionsSpec k, IIommuOps ops, IReadOnlyList<Device> devices, bool armDmaUseIommu = false)
     {
-        IommuDomainType? driverType = null;
-        string reason = "";
+        IommuDomainType? driverType = armDmaUseIommu ? IommuDomainType.Identity : null;
+        string reason = armDmaUseIommu ? "ARM32 CONFIG_ARM_DMA_USE_IOMMU: IDENTITY (arm_iommu attaches its own domain)" : "";
         Device? untrusted = null;
         foreach (var dev in devices)
         {
@@ -38,7 +40,11 @@ public static class DefaultDomainPolicy
                 if (driverType is null) { driverType = type; reason = $"driver {ops.DriverName} def_domain_type({dev.Name})"; }
                 else if (type == IommuDomainType.Identity) { driverType = type; reason = $"driver conflict in group, IDENTITY wins ({dev.Name})"; }
             }
-            if (dev.IsPci && dev.Untrusted) untrusted = dev;
+            if (dev.IsPci && dev.Untrusted)
+            {
+                if (armDmaUseIommu) return new(-Errno.EINVAL, IommuDomainType.Identity, true, $"untrusted device {dev.Name} cannot work with ARM32 DMA (WARN_ON)");
+                untrusted = dev;
+            }
         }
         if (untrusted is not null)
         {

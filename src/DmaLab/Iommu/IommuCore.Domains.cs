@@ -14,7 +14,7 @@ public sealed partial class IommuCore
     {
         if (group.Members.Count == 0) return 0;
         var ops = group.Instance.Ops;
-        var choice = DefaultDomainPolicy.Decide(Kernel, ops, group.Members);
+        var choice = DefaultDomainPolicy.Decide(Kernel, ops, group.Members, ArmDmaUseIommu);
         if (choice.Error != 0)
         {
             group.DefaultDomainReason = choice.Reason;

@@ -17,8 +17,10 @@ public sealed partial class IommuCore
     readonly List<IommuGroup> _groups = new();
     int _nextGroupId;
 
-    public IommuCore(KernelOptionsSpec kernel, ITraceSink? trace = null)
+    /// <param name="armDmaUseIommu">The platform is 32-bit ARM, whose DMA layer (arm_iommu) takes IDENTITY default domains.</param>
+    public IommuCore(KernelOptionsSpec kernel, ITraceSink? trace = null, bool armDmaUseIommu = false)
     {
+        ArmDmaUseIommu = armDmaUseIommu;
         Kernel = kernel;
         Trace = trace ?? NullTraceSink.Instance;
         PerInstance = kernel.DomainPolicy switch
@@ -30,6 +32,7 @@ public sealed partial class IommuCore
     }
 
     public KernelOptionsSpec Kernel { get; }
+    public bool ArmDmaUseIommu { get; }
     public ITraceSink Trace { get; }
     /// <summary>One default DMA domain per IOMMU instance shared by all its groups (the 2014 ARM proposal) instead of one per group.</summary>
     public bool PerInstance { get; }
