@@ -15,5 +15,5 @@ public sealed class ExynosSysmmu(IommuDevice instance, IommuDriverContext contex
     public static new readonly SocIommuTraits Traits = new("exynos-sysmmu", IoPgtableFormat.Exynos,
         new DriverLimits(0x0011_1000, 32, 32, 1, new IotlbGeometry(64, 4, IotlbReplacement.Lru, 0, "Exynos SYSMMU v3 TLB 64 entries; associativity approximated"),
             "exynos-iommu.c exynos_iommu_ops.pgsize_bitmap"),
-        SocContextModel.SingleExclusive, SocGroupModel.Generic, InvalidateOnUnmap: true, ReportsFaults: true);
+        SocContextModel.SingleReplace, SocGroupModel.Generic, InvalidateOnUnmap: true, ReportsFaults: true);
 }

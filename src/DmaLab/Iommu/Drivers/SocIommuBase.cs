@@ -54,12 +54,9 @@ public abstract class SocIommuBase : IommuDriverBase
     {
         if (d.IsPaging && Traits.Contexts != SocContextModel.Pool)
         {
+            if (Traits.Contexts == SocContextModel.SingleExclusive && Masters.Any(o => o != m && o.Domain == d)) return -Errno.EINVAL;
             var active = ActiveDomain();
-            if (active is not null && active != d)
-            {
-                if (Traits.Contexts == SocContextModel.SingleExclusive && Masters.Any(o => o != m && o.Domain == active)) return -Errno.EBUSY;
-                InvalidateDomain(active);
-            }
+            if (active is not null && active != d) InvalidateDomain(active);
         }
         int ctx = d.IsPaging ? d.HwTag : 0;
         ref var regs = ref Contexts[ctx];

@@ -6,9 +6,9 @@ namespace DmaLab.Iommu.Drivers;
 /// <summary>How many translation contexts a SoC IOMMU has and what happens when a second domain arrives.</summary>
 public enum SocContextModel
 {
-    /// <summary>One context per instance; attaching a different domain while one is in use is -EBUSY (OMAP, Exynos).</summary>
+    /// <summary>One context per instance and a paging domain serves a single master: attaching it to a second master is -EINVAL (OMAP: "iommu domain is already attached").</summary>
     SingleExclusive,
-    /// <summary>One context per instance; attaching another domain replaces the current one (Rockchip, Sun50i).</summary>
+    /// <summary>One context per instance; attaching another domain replaces the current one (Exynos, Rockchip, Sun50i).</summary>
     SingleReplace,
     /// <summary>A pool of contexts/ASIDs; exhausted is the driver's error (<see cref="SocIommuTraits.PoolExhaustedErrno"/>).</summary>
     Pool,
