@@ -78,7 +78,7 @@ public sealed class ArmSmmu : IommuDriverBase
         if (ret != 0 || d.Pgtable is null) return ret;
         ref var cb = ref ContextBanks[d.HwTag];
         var regs = d.Pgtable.Config.Registers;
-        cb.Ttbr0 = regs.GetValueOrDefault("TTBR0", d.Pgtable.Root.Value) | ((ulong)cb.Asid << 48);
+        cb.Ttbr0 = regs.GetValueOrDefault("TTBR0", regs.GetValueOrDefault("TTBR", d.Pgtable.Root.Value)) | ((ulong)cb.Asid << 48);
         cb.Tcr = regs.GetValueOrDefault("TCR");
         cb.Mair = regs.GetValueOrDefault("MAIR");
         return 0;

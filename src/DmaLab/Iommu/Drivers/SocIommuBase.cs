@@ -61,7 +61,7 @@ public abstract class SocIommuBase : IommuDriverBase
         int ctx = d.IsPaging ? d.HwTag : 0;
         ref var regs = ref Contexts[ctx];
         regs.Enabled = d.IsPaging;
-        regs.TableBase = d.Pgtable is { } t ? t.Config.Registers.GetValueOrDefault("TTBR0", t.Root.Value) : 0;
+        regs.TableBase = d.Pgtable is { } t ? t.Config.Registers.GetValueOrDefault("TTBR0", t.Config.Registers.GetValueOrDefault("TTBR", t.Root.Value)) : 0;
         HwInvalidateStreams(m);
         return 0;
     }
