@@ -90,6 +90,17 @@ public class IommuBenchmarks
         return _coreV2.Unmap(_domainV2, 0x2000_0000, 4096);
     }
 
+    /// <summary>The io-pgtable alone (no core, no invalidation), to separate the layers' costs.</summary>
+    [Benchmark]
+    public ulong PgtableOnlyMapUnmap4K()
+    {
+        var t = _domainV2.Pgtable!;
+        t.MapPages(0x2000_0000, 0x8000_1000, 4096, 1, IommuProt.Read | IommuProt.Write, out _);
+        var g = IommuIotlbGather.Init();
+        g.Queued = true;
+        return t.UnmapPages(0x2000_0000, 4096, 1, ref g);
+    }
+
     /// <summary>A device read translated by an IOTLB hit.</summary>
     [Benchmark]
     public ulong TranslateIotlbHit()
