@@ -44,7 +44,10 @@ public sealed class DmaEngine
         while (done < (ulong)dst.Length)
         {
             if (!Translation.TryTranslate(a, write: false, out ulong phys, out ulong contiguous))
+            {
+                BytesRead += (long)done;
                 return Stop(Status(a), done, a);
+            }
             int n = (int)Math.Min(contiguous, (ulong)dst.Length - done);
             if (_memory.Read(new PhysAddr(phys), dst.Slice((int)done, n)) != MemAccess.Ok) return Stop(DmaStatus.BusError, done, a);
             Observer?.OnDeviceRead(Device, new PhysAddr(phys), (ulong)n);
@@ -63,7 +66,10 @@ public sealed class DmaEngine
         while (done < (ulong)src.Length)
         {
             if (!Translation.TryTranslate(a, write: true, out ulong phys, out ulong contiguous))
+            {
+                BytesWritten += (long)done;
                 return Stop(Status(a), done, a);
+            }
             int n = (int)Math.Min(contiguous, (ulong)src.Length - done);
             if (_memory.Write(new PhysAddr(phys), src.Slice((int)done, n)) != MemAccess.Ok) return Stop(DmaStatus.BusError, done, a);
             Observer?.OnDeviceWrite(Device, new PhysAddr(phys), (ulong)n);

@@ -145,6 +145,21 @@ public sealed partial class IommuCore
         }
         state.Instance.Ops.ReleaseDevice(dev, state);
         _devs.Remove(dev);
+        if (g is not null && g.Members.Count == 0) ReleaseGroup(g);
+    }
+
+    /// <summary>Linux: iommu_group_release(): the last device left; the group's default domain is freed unless another group still uses it.</summary>
+    void ReleaseGroup(IommuGroup g)
+    {
+        _groups.Remove(g);
+        if (g.Domain is { } cur) cur.AttachedGroups--;
+        g.Domain = null;
+        if (g.DefaultDomain is { } def && def.AttachedGroups == 0)
+        {
+            if (g.Instance.SharedDefaultDomain == def) g.Instance.SharedDefaultDomain = null;
+            def.Ops.DomainFree(def);
+        }
+        g.DefaultDomain = null;
     }
 
     /// <summary>Linux: iommu_group_alloc(): a new group with the next id (ids are never reused, as with the kernel's ida from 0).</summary>

@@ -19,12 +19,23 @@ public class ContextExhaustionTests
         // an unmanaged domain cannot get a bank either, until one is released
         var dom = rig.Core.DomainAllocPaging(rig.Dev("a"))!;
         Assert.Equal(-Errno.ENOSPC, rig.Core.AttachDevice(dom, rig.Dev("a")));
-        var old = rig.Iommu.Info(rig.Dev("b")).DefaultDomain!;
-        rig.Core.ReleaseDevice(rig.Dev("b"));
-        old.AttachedGroups = 0;
-        rig.Core.DomainFree(old);
+        rig.Core.ReleaseDevice(rig.Dev("b")); // its group goes away with its default domain and bank
+        Assert.Equal(1, smmu.ContextBanksInUse);
         Assert.Equal(0, rig.Core.AttachDevice(dom, rig.Dev("a")));
         Assert.Equal(2, smmu.ContextBanksInUse);
+    }
+
+    /// <summary>The 2014 proposal's point: one default domain per SMMU instance needs one context bank, not one per group.</summary>
+    [Fact]
+    public void PerInstancePolicyFitsManyMastersInFewBanks()
+    {
+        var p = TestRig.Platform1("ArmSmmu", "arm,mmu-401", kernel: k => k.DomainPolicy = "per-instance",
+            devices: [TestRig.Plat("a", 1), TestRig.Plat("b", 2), TestRig.Plat("c", 3)]);
+        p.Iommus[0].ContextBanks = 2;
+        var rig = new TestRig(p);
+        Assert.All(rig.Devices, d => Assert.Equal(0, rig.Iommu.Info(d).ProbeResult));
+        Assert.Equal(1, rig.Driver<ArmSmmu>().ContextBanksInUse);
+        Assert.Equal(3, rig.Core.Groups.Count);
     }
 
     [Fact]
