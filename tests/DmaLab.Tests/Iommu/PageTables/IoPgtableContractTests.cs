@@ -38,7 +38,17 @@ public abstract class IoPgtableContractTests
     PgtableFixture New(IoPgtableConfig c) => new(Format, c);
 
     /// <summary>Spacing between the per-size test mappings: the largest size, at least 16M (as the kernel selftests).</summary>
-    static ulong Stride(IoPgtableConfig c) => Math.Max(1UL << 24, 1UL << (63 - BitOperations.LeadingZeroCount(c.PgsizeBitmap)));
+    static ulong Stride(IoPgtableConfig c)
+    {
+        ulong largest = 1UL << (63 - BitOperations.LeadingZeroCount(c.PgsizeBitmap));
+        ulong wanted = 1UL << 24;
+        if (c.Ias < 64)
+        {
+            ulong share = (1UL << c.Ias) / (ulong)(BitOperations.PopCount(c.PgsizeBitmap) + 1);
+            wanted = Math.Min(wanted, share == 0 ? 0 : 1UL << (63 - BitOperations.LeadingZeroCount(share)));
+        }
+        return Math.Max(largest, wanted);
+    }
 
     static IEnumerable<ulong> TestableSizes(IoPgtableConfig c)
         => Sizes(c.PgsizeBitmap).Where(s => Stride(c) * (ulong)BitOperations.PopCount(c.PgsizeBitmap) <= (c.Ias >= 64 ? ulong.MaxValue : 1UL << c.Ias));
