@@ -1,7 +1,6 @@
 using DmaLab.Devices;
 using DmaLab.Iommu;
 using DmaLab.Iommu.Drivers;
-using DmaLab.Iommu.PageTables;
 using DmaLab.Mm;
 using DmaLab.Platform;
 using DmaLab.Sim;
@@ -23,20 +22,13 @@ public sealed class TestRig
     public const ulong DramBase = 0x8000_0000, DramSize = 256UL << 20;
     public const ulong TableBase = DramBase + (192UL << 20);
 
-    /// <summary>The registry's format when it has it, otherwise the test reference table.</summary>
-    public static IIoPgtable Pgtables(IoPgtableFormat f, IoPgtableConfig c, PhysicalMemory m, IPageAllocator p)
-    {
-        try { return IoPgtableRegistry.Alloc(f, c, m, p); }
-        catch (ArgumentException e) when (e.Message.Contains("is not available", StringComparison.Ordinal)) { return new ReferencePgtable(f, c, m, p); }
-    }
-
     public TestRig(PlatformSpec platform, ulong seed = 1)
     {
         Platform = platform;
         Memory = new PhysicalMemory([new MemRange(new PhysAddr(DramBase), DramSize)]);
         Pages = new TestPageAllocator(new PhysAddr(TableBase), 64UL << 20);
         Devices = platform.Devices.Select(d => new Device(d)).ToList();
-        Iommu = IommuSubsystem.Boot(platform, Devices, Memory, Pages, Clock, Costs, Trace, seed, Pgtables);
+        Iommu = IommuSubsystem.Boot(platform, Devices, Memory, Pages, Clock, Costs, Trace, seed);
     }
 
     public PlatformSpec Platform { get; }
