@@ -115,16 +115,28 @@ public static class BenchRunner
     }
 
     /// <summary>
-    /// Runs the scenario until the JIT has settled: at least a few thousand ops (so every path, including the
-    /// flush queue's full-ring flush, has run) and at least <see cref="BenchOptions.WarmupMs"/> of host time.
+    /// Runs the scenario until the JIT has settled: first a few thousand ops (so every path, including the flush
+    /// queue's full-ring flush, has run), then batches for at least <see cref="BenchOptions.WarmupMs"/> and until no
+    /// batch has been more than 3% faster than the best one for 100 ms (tiered compilation promotes hot methods in
+    /// steps, after a quiet period of about 100 ms), at most a second.
     /// </summary>
     static void Warmup(BenchScenario sc, BenchOptions o)
     {
         const int Batch = 1024;
         sc.Run(Math.Min(o.Ops, 4 * Batch));
         if (o.WarmupMs == 0) return;
-        long until = Stopwatch.GetTimestamp() + o.WarmupMs * Stopwatch.Frequency / 1000;
-        while (Stopwatch.GetTimestamp() < until) sc.Run(Batch);
+        long f = Stopwatch.Frequency;
+        long start = Stopwatch.GetTimestamp(), minEnd = start + o.WarmupMs * f / 1000, maxEnd = start + f;
+        long best = long.MaxValue, lastImprovement = start;
+        while (true)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            sc.Run(Batch);
+            long t1 = Stopwatch.GetTimestamp(), took = t1 - t0;
+            if (took < best - best / 33) lastImprovement = t1;
+            if (took < best) best = took;
+            if (t1 >= maxEnd || (t1 >= minEnd && t1 - lastImprovement >= f / 10)) return;
+        }
     }
 
     static string[] ParseFilter(string? filter) =>
