@@ -68,6 +68,18 @@ public static class Swiotlb
         return IoTlbSize * IoTlbSegSize - minAlign;
     }
 
+    /// <summary>is_swiotlb_force_bounce(): the device's pool bounces every streaming mapping.</summary>
+    public static bool IsForceBounce(Devices.Device dev) => dev.DmaIoTlbMem is { ForceBounce: true };
+
+    /// <summary>is_swiotlb_active(): the device has a pool to bounce through.</summary>
+    public static bool IsActive(Devices.Device dev) => dev.DmaIoTlbMem is not null;
+
+    /// <summary>is_swiotlb_for_alloc(): dma_alloc_* for the device comes from its (restricted) pool.</summary>
+    public static bool IsForAlloc(Devices.Device dev) => dev.DmaIoTlbMem is { ForAlloc: true };
+
+    /// <summary>is_swiotlb_buffer() / swiotlb_find_pool() != NULL: <paramref name="paddr"/> is one of the device's bounce slots.</summary>
+    public static bool IsSwiotlbBuffer(Devices.Device dev, Mm.PhysAddr paddr) => dev.DmaIoTlbMem?.IsSwiotlbBuffer(paddr) ?? false;
+
     /// <summary>swiotlb_align_offset(): low bits of <paramref name="addr"/> the bounce address must keep.</summary>
     public static uint AlignOffset(uint minAlignMask, uint alignMask, ulong addr) =>
         (uint)(addr & minAlignMask & (alignMask | (IoTlbSize - 1)));

@@ -44,6 +44,22 @@ public static class SwiotlbBoot
     }
 
     /// <summary>
+    /// swiotlb_init_late(): a pool set up after boot from the page allocator is a power-of-two number of pages,
+    /// get_order(ALIGN(size / 2 KiB, 128) * 2 KiB) (the kernel halves the order while allocation fails, which is
+    /// the caller's to model), with limit_nareas() applied to the adjusted area count.
+    /// </summary>
+    public static SwiotlbGeometry LateGeometry(ulong size, int possibleCpus, int areas = 0)
+    {
+        if (possibleCpus <= 0) throw new ArgumentException($"possible CPUs {possibleCpus}; expected at least 1");
+        ulong bytes = Swiotlb.AlignToSegment(size >> Swiotlb.IoTlbShift) << Swiotlb.IoTlbShift;
+        int order = 0;
+        while ((Swiotlb.PageSize << order) < bytes) order++;
+        ulong nslabs = (Swiotlb.PageSize / Swiotlb.IoTlbSize) << order;
+        int nareas = Swiotlb.AdjustAreas(areas > 0 ? areas : possibleCpus);
+        return new SwiotlbGeometry(nslabs, Swiotlb.LimitAreas(nareas, nslabs), [$"{Prefix}area num {nareas}."]);
+    }
+
+    /// <summary>
     /// swiotlb_init(): the default pool at <paramref name="base"/>, or null when there is none: swiotlb=noforce,
     /// or no device needs one (<paramref name="addressingLimited"/> false, e.g. x86 with all RAM below 4 GiB)
     /// and bouncing is not forced. With <see cref="SwiotlbSpec.FromCma"/> the range is expected to come from CMA

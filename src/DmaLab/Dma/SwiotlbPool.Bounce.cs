@@ -9,6 +9,12 @@ public sealed partial class SwiotlbPool
 {
     bool _warnedAlign, _warnedOverflow;
 
+    /// <summary>At most this many "buffer is full" records are kept; <see cref="SwiotlbStats.Failures"/> counts all.</summary>
+    public const int MaxFailureRecords = 1024;
+
+    /// <summary>The most recent "swiotlb buffer is full" record, if any.</summary>
+    public SwiotlbFull? LastFailure { get; private set; }
+
     /// <summary>
     /// swiotlb_tbl_map_single(): allocate bounce slots for [<paramref name="origAddr"/>, +<paramref name="mappingSize"/>)
     /// and copy the original bytes in. The bounce address keeps the original's low bits selected by the device's
@@ -36,11 +42,19 @@ public sealed partial class SwiotlbPool
         uint offset = Swiotlb.AlignOffset(minAlign, allocAlignMask, orig);
         ulong align = (ulong)allocAlignMask + 1;
         ulong size = (mappingSize + offset + align - 1) & ~(align - 1);
+        if (size == 0)
+        {
+            // BUG_ON(!nslots) in the kernel: a zero-length mapping is a driver bug, reported and refused.
+            AddFinding("swiotlb-zero-size", dev, orig, "swiotlb: zero-length bounce mapping (kernel BUG_ON(!nslots))");
+            return new PhysAddr(Swiotlb.MappingErrorPhys);
+        }
         int index = FindSlots(dev, orig, size, allocAlignMask, cpu);
         if (index < 0)
         {
             Stats.Failures++;
-            (_failures ??= new()).Add(new SwiotlbFull(dev.Name, size, _nslabs, Stats.UsedSlots, (attrs & DmaAttrs.NoWarn) != 0));
+            var full = new SwiotlbFull(dev.Name, size, _nslabs, Stats.UsedSlots, (attrs & DmaAttrs.NoWarn) != 0);
+            LastFailure = full;
+            if ((_failures ??= new()).Count < MaxFailureRecords) _failures.Add(full);
             return new PhysAddr(Swiotlb.MappingErrorPhys);
         }
 
@@ -160,6 +174,22 @@ public sealed partial class SwiotlbPool
     }
 
     /// <summary>
+    /// The original-buffer address that <paramref name="tlbAddr"/> stands for, computed as swiotlb_bounce() does
+    /// (the slot's orig_addr plus the offset inside the slot, less the min_align offset), or
+    /// <see cref="Swiotlb.MappingErrorPhys"/> when the address is not an allocated bounce slot with an original
+    /// (padding slots, swiotlb_alloc pages, free slots, other addresses). For cache models that must see the
+    /// CPU-side copies.
+    /// </summary>
+    public PhysAddr OriginalAddress(Device dev, PhysAddr tlbAddr)
+    {
+        if (!IsSwiotlbBuffer(tlbAddr)) return new PhysAddr(Swiotlb.MappingErrorPhys);
+        ref readonly var slot = ref _slots[(tlbAddr.Value - _start) >> Swiotlb.IoTlbShift];
+        if (slot.OrigAddr == Swiotlb.InvalidPhysAddr) return new PhysAddr(Swiotlb.MappingErrorPhys);
+        long tlbOffset = (long)(tlbAddr.Value & (Swiotlb.IoTlbSize - 1)) - Swiotlb.AlignOffset(MinAlignMask(dev), 0, slot.OrigAddr);
+        return new PhysAddr(unchecked(slot.OrigAddr + (ulong)tlbOffset));
+    }
+
+    /// <summary>
     /// Linux: include/linux/dma-direct.h, dma_capable() on a 64-bit dma_addr_t: the last byte must be within
     /// min_not_zero(dma_mask, bus_dma_limit).
     /// </summary>
@@ -176,7 +206,7 @@ public sealed partial class SwiotlbPool
     /// in that slot. The position inside the mapping comes from the slot's orig_addr and the offset of
     /// <paramref name="tlbAddr"/> inside its slot (which may be "negative" for an address inside the alignment
     /// offset of a later slot); the length is cut to what is left of the allocation. The original may cross pages
-    /// (the kernel's highmem path copies page by page); <see cref="PhysicalMemory.Copy"/> walks pages the same way.
+    /// (the kernel's highmem path copies page by page); <see cref="PhysicalMemory.CopyDirect"/> walks pages the same way.
     /// </summary>
     void Bounce(Device dev, ulong tlbAddr, ulong size, bool toDevice)
     {
@@ -199,8 +229,8 @@ public sealed partial class SwiotlbPool
             size = allocSize;
         }
         if (size == 0) return;
-        var rc = toDevice ? _memory.Copy(new PhysAddr(tlbAddr), new PhysAddr(orig), size)
-                          : _memory.Copy(new PhysAddr(orig), new PhysAddr(tlbAddr), size);
+        var rc = toDevice ? _memory.CopyDirect(new PhysAddr(tlbAddr), new PhysAddr(orig), size)
+                          : _memory.CopyDirect(new PhysAddr(orig), new PhysAddr(tlbAddr), size);
         if (rc != MemAccess.Ok)
         {
             AddFinding("swiotlb-bounce-bus-error", dev, orig, $"swiotlb: bounce of {size} bytes at 0x{orig:x} hit a bus error");

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using DmaLab.Analysis;
 using DmaLab.Devices;
@@ -95,7 +94,7 @@ public sealed partial class SwiotlbPool
     /// </summary>
     public Func<Device, PhysAddr, DmaAddr> PhysToDma { get; set; } = DefaultPhysToDma;
 
-    /// <summary>Every failed search, in order ("swiotlb buffer is full" records).</summary>
+    /// <summary>Failed searches in order ("swiotlb buffer is full" records), the first <see cref="MaxFailureRecords"/>.</summary>
     public IReadOnlyList<SwiotlbFull> Failures => (IReadOnlyList<SwiotlbFull>?)_failures ?? [];
     /// <summary>Kernel WARNs and BUGs the pool hit (misuse by the caller), as findings.</summary>
     public IReadOnlyList<Finding> Findings => (IReadOnlyList<Finding>?)_findings ?? [];
@@ -189,7 +188,6 @@ public sealed partial class SwiotlbPool
         uint iotlbAlignMask = MinAlignMask(dev);
         uint nslots = (uint)Swiotlb.NrSlots(allocSize);
         uint offset = Swiotlb.AlignOffset(iotlbAlignMask, 0, origAddr);
-        Debug.Assert(nslots != 0, "swiotlb: zero-length search");
 
         if (allocAlignMask == 0 && iotlbAlignMask == 0 && allocSize >= Swiotlb.PageSize)
             allocAlignMask = (uint)Swiotlb.PageSize - 1;
@@ -302,8 +300,8 @@ public sealed partial class SwiotlbPool
 
     /// <summary>
     /// Checks every invariant of the allocator and returns the first violation, or null: each free slot's run
-    /// counter equals the length of the free run from it to the end of its segment (or pool), each used slot
-    /// has counter 0, each area's used count equals its used slots, the search index is inside the area, and
+    /// counter equals the length of the free run from it to the end of its segment (or pool) and it records no
+    /// mapping, each used slot has counter 0, each area's used count equals its used slots, the search index is inside the area, and
     /// the total equals <see cref="SwiotlbStats.UsedSlots"/>.
     /// </summary>
     public string? Validate()
@@ -322,6 +320,8 @@ public sealed partial class SwiotlbPool
         for (long i = (long)_nslabs - 1; i >= 0; i--)
         {
             if (_slots[i].List == 0) continue;
+            if (_slots[i].OrigAddr != Swiotlb.InvalidPhysAddr || _slots[i].AllocSize != 0 || _slots[i].PadSlots != 0)
+                return $"slot {i}: free but still records orig_addr 0x{_slots[i].OrigAddr:x}, alloc_size {_slots[i].AllocSize}, pad_slots {_slots[i].PadSlots}";
             bool lastInRun = i == (long)_nslabs - 1 || Swiotlb.IoTlbOffset(i) == Swiotlb.IoTlbSegSize - 1 || _slots[i + 1].List == 0;
             int expected = lastInRun ? 1 : _slots[i + 1].List + 1;
             if (_slots[i].List != expected) return $"slot {i}: list {_slots[i].List}, expected {expected}";

@@ -13,7 +13,7 @@ public sealed class SwiotlbStats
     public ulong UsedHiwater { get; internal set; }
     /// <summary>Successful swiotlb_tbl_map_single calls.</summary>
     public ulong Maps { get; internal set; }
-    /// <summary>Releases (unmaps and swiotlb_free).</summary>
+    /// <summary>Slot releases (swiotlb_release_slots: unmaps, swiotlb_free, and the undo of a mapping dma_capable rejects).</summary>
     public ulong Unmaps { get; internal set; }
     /// <summary>Successful swiotlb_alloc calls (restricted pools).</summary>
     public ulong Allocs { get; internal set; }

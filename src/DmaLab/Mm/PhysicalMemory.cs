@@ -120,6 +120,29 @@ public sealed class PhysicalMemory
         return MemAccess.Ok;
     }
 
+    /// <summary>
+    /// memcpy between two physical ranges, page piece to page piece without an intermediate buffer (the bounce
+    /// copies of swiotlb are on the map/unmap hot path). Overlapping ranges fall back to <see cref="Copy"/>.
+    /// An unwritten source page reads as zero, so copying it into an unwritten destination costs nothing.
+    /// </summary>
+    public MemAccess CopyDirect(PhysAddr dst, PhysAddr src, ulong len)
+    {
+        if (!IsDram(src, len) || !IsDram(dst, len)) return MemAccess.BusError;
+        if (src.Value < dst.Value + len && dst.Value < src.Value + len) return Copy(dst, src, len);
+        ulong s = src.Value, d = dst.Value, end = s + len;
+        while (s < end)
+        {
+            int so = (int)(s & (PageSize - 1)), dof = (int)(d & (PageSize - 1));
+            int n = (int)Math.Min((ulong)(PageSize - Math.Max(so, dof)), end - s);
+            var sp = PageOrNull(s >> PageShift);
+            if (sp is not null) sp.AsSpan(so, n).CopyTo(Page(d >> PageShift).AsSpan(dof, n));
+            else PageOrNull(d >> PageShift)?.AsSpan(dof, n).Clear();
+            s += (ulong)n;
+            d += (ulong)n;
+        }
+        return MemAccess.Ok;
+    }
+
     /// <summary>Reads a little-endian 64-bit word (page-table descriptors). Returns false on bus error.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryReadU64(PhysAddr addr, out ulong value)
