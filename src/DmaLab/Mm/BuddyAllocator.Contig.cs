@@ -4,6 +4,10 @@ namespace DmaLab.Mm;
 /// alloc_contig_range(), free_contig_range(); mm/page_isolation.c, start/undo_isolate_page_range()).</summary>
 public sealed partial class BuddyAllocator
 {
+    // Scratch lists reused by the range operations so cma_alloc()/cma_release() allocate nothing per call.
+    readonly List<(int Idx, int Order, int Mt)> _isoScratch = new();
+    readonly List<(ulong Head, int Order)> _claimScratch = new();
+
     /// <summary>Whether a pageblock range is isolated now.</summary>
     internal bool IsolationActive => _isoEnd > _isoStart;
 
@@ -21,7 +25,8 @@ public sealed partial class BuddyAllocator
         // Free blocks of order > pageblock_order may straddle the aligned range: widen to cover them whole.
         if (FindBlock(s, out ulong h, out _, out var f) && (f & PageFlags.Buddy) != 0) s = Math.Min(s, h);
         if (e > s && FindBlock(e - 1, out h, out int o, out f) && (f & PageFlags.Buddy) != 0) e = Math.Max(e, h + (1UL << o));
-        var moving = new List<(int Idx, int Order, int Mt)>();
+        var moving = _isoScratch;
+        moving.Clear();
         for (ulong pfn = s; pfn < e;)
         {
             if (!FindBlock(pfn, out h, out o, out f)) { pfn++; continue; }
@@ -36,12 +41,13 @@ public sealed partial class BuddyAllocator
     /// <summary>undo_isolate_page_range(): free blocks on the isolate lists go back to their own lists, merging.</summary>
     internal void UndoIsolation()
     {
-        var held = new List<(int Idx, int Order)>();
+        var held = _isoScratch;
+        held.Clear();
         for (int o = 0; o < NrPageOrders; o++)
-            for (int idx = _head[o * NrMt + MtIsolate]; idx != Nil; idx = M(idx).Next) held.Add((idx, o));
-        foreach (var (idx, o) in held) DelFromFreeList(idx, o, MtIsolate);
+            for (int idx = _head[o * NrMt + MtIsolate]; idx != Nil; idx = M(idx).Next) held.Add((idx, o, MtIsolate));
+        foreach (var (idx, o, _) in held) DelFromFreeList(idx, o, MtIsolate);
         _isoStart = _isoEnd = 0;
-        foreach (var (idx, o) in held) FreeOne(idx, o, toTail: false);
+        foreach (var (idx, o, _) in held) FreeOne(idx, o, toTail: false);
     }
 
     /// <summary>Lists the allocated blocks overlapping [start, end) (head pfn, order, flags), in pfn order; false
@@ -66,7 +72,8 @@ public sealed partial class BuddyAllocator
     internal bool TryClaimFreeRange(ulong start, ulong end)
     {
         if (start < StartPfn.Value || end > EndPfn.Value || start >= end) return false;
-        var free = new List<(ulong Head, int Order)>();
+        var free = _claimScratch;
+        free.Clear();
         for (ulong pfn = start; pfn < end;)
         {
             if (!FindBlock(pfn, out ulong h, out int o, out var f) || (f & PageFlags.Buddy) == 0) return false;

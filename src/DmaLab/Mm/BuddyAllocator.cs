@@ -68,7 +68,9 @@ public sealed partial class BuddyAllocator
     public bool Contains(Pfn pfn) => pfn.Value - StartPfn.Value < SpanPages;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    ref PageMeta M(int idx) => ref _sec[idx >> SecShift]![idx & SecMask];
+    ref PageMeta M(int idx) =>
+        // Callers pass indices of pages in allocated sections (checked on entry), so skip the inner bounds check.
+        ref Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_sec[idx >> SecShift]!), idx & SecMask);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     bool Exists(long idx) => (ulong)idx < SpanPages && _sec[idx >> SecShift] is not null;

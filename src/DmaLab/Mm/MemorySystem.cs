@@ -34,6 +34,12 @@ public sealed class MemorySystem
         Memory = new PhysicalMemory(dram);
         _memblock = new Memblock(dram);
 
+        if (spec.Arch == "x86_64")
+        {
+            // x86 always keeps the first 1 MiB out of the allocator (arch/x86/kernel/setup.c, setup_arch():
+            // memblock_reserve(0, SZ_1M) since 5.13, for the real-mode trampoline and BIOS quirks).
+            _memblock.Reserve(new MemRange(default, 1UL << 20));
+        }
         var cmaCandidates = new List<(ReservedRegion Region, bool Default)>();
         // Static regions first (fdt_scan_reserved_mem()), then dynamic ones in node order (__reserved_mem_alloc_size()).
         foreach (var r in spec.ReservedMemory.Where(r => r.Base is not null)) PlaceStatic(r, cmaCandidates);

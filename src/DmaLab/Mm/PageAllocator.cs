@@ -13,6 +13,8 @@ public sealed partial class PageAllocator : IPageAllocator
 {
     readonly PhysicalMemory _mem;
     readonly MemZone[] _zones;                 // indexed by ZoneType; empty zones span nothing
+    readonly BuddyAllocator[] _buddy = new BuddyAllocator[3];
+    readonly ulong[] _zoneStart = new ulong[3], _zoneSpan = new ulong[3];   // flat copies for the free path's zone lookup
     readonly List<AllocationFailure> _warnings = new();
     long _inUse;
 
@@ -26,6 +28,12 @@ public sealed partial class PageAllocator : IPageAllocator
         for (int i = 1; i < 3; i++)
             if (_zones[i].StartPfn < _zones[i - 1].EndPfn && _zones[i].Buddy.SpanPages > 0 && _zones[i - 1].Buddy.SpanPages > 0)
                 throw new ArgumentException($"zones {_zones[i - 1]} and {_zones[i]} overlap");
+        for (int i = 0; i < 3; i++)
+        {
+            _buddy[i] = _zones[i].Buddy;
+            _zoneStart[i] = _buddy[i].StartPfn.Value;
+            _zoneSpan[i] = _buddy[i].SpanPages;
+        }
         InitHandles();
     }
 
@@ -48,6 +56,11 @@ public sealed partial class PageAllocator : IPageAllocator
         return sb.ToString();
     }
 
+    /// <summary>
+    /// alloc_pages(gfp, order). With __GFP_ZERO the pages read as zero. A raw allocation with __GFP_MOVABLE may land
+    /// in a CMA pageblock, but the caller holds its address, so it can never be migrated: cma_alloc() over it gets
+    /// -EBUSY. Use <see cref="TryAllocMovable"/> for pages that may move.
+    /// </summary>
     public bool TryAllocPages(int order, Gfp gfp, out PhysAddr page)
     {
         if (TryAllocPfn(order, gfp, out Pfn pfn))
@@ -73,7 +86,8 @@ public sealed partial class PageAllocator : IPageAllocator
         bool cma = GfpZones.MayUseCma(gfp);
         for (int z = (int)GfpZones.HighestZone(gfp); z >= 0; z--)
         {
-            if (_zones[z].Buddy.TryAlloc(order, cma, out pfn))
+            var buddy = _buddy[z];
+            if (buddy.FreePages >= 1L << order && buddy.TryAlloc(order, cma, out pfn))
             {
                 _inUse += 1L << order;
                 return true;
@@ -97,7 +111,7 @@ public sealed partial class PageAllocator : IPageAllocator
     public void FreePages(PhysAddr page, int order)
     {
         if (page.PageOffset != 0) throw new ArgumentException($"free of unaligned address {page}");
-        ZoneOf(page.Pfn).Buddy.Free(page.Pfn, order, PageFlags.Allocated);
+        BuddyOf(page.Pfn).Free(page.Pfn, order, PageFlags.Allocated);
         _inUse -= 1L << order;
     }
 
@@ -108,6 +122,15 @@ public sealed partial class PageAllocator : IPageAllocator
         for (int i = zones.Length - 1; i >= 0; i--)
             if (zones[i].Buddy.Contains(pfn)) return zones[i];
         return ThrowNoZone(pfn);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    BuddyAllocator BuddyOf(Pfn pfn)
+    {
+        ulong v = pfn.Value;
+        for (int i = 2; i >= 0; i--)
+            if (v - _zoneStart[i] < _zoneSpan[i]) return _buddy[i];
+        return ThrowNoZone(pfn).Buddy;
     }
 
     /// <summary>The zone an address belongs to, or null for addresses outside every zone.</summary>

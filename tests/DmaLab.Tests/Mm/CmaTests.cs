@@ -172,4 +172,54 @@ public class CmaTests
         Assert.NotNull(m.ReservedRegion("swiotlb"));
         m.PageAllocator.Validate();
     }
+    [Fact]
+    public void RandomMovablePressureMigrationKeepsBytesAndNeverMovesPinnedPages()
+    {
+        Gen.Select(Gen.UInt, Gen.Int[20, 200], Gen.Double[0, 0.1]).Sample((seed, nMovable, pinChance) =>
+        {
+            var m = new MemorySystem(SmallArm64(cmaSize: 8 * MiB));
+            var pa = m.PageAllocator;
+            var cma = m.DefaultCma!;
+            var rng = new Rng(seed);
+            // Leave less regular memory than CMA so movable allocations borrow CMA pages.
+            var fill = new List<PhysAddr>();
+            while (pa.Zone(ZoneType.Dma).Buddy.FreePages - pa.Zone(ZoneType.Dma).Buddy.FreeCmaPages > 1024
+                   && pa.TryAllocPages(8, Gfp.Kernel, out var f)) fill.Add(f);
+            var live = new List<(MovableHandle H, byte[] Data, PhysAddr PinnedAt)>();
+            for (int i = 0; i < nMovable; i++)
+            {
+                if (!pa.TryAllocMovable(rng.Next(0, 3), Gfp.Kernel | Gfp.NoWarn, out var h)) break;
+                var data = new byte[96];
+                for (int j = 0; j < data.Length; j++) data[j] = (byte)rng.NextU64();
+                m.Memory.Write(pa.Resolve(h) + (ulong)(i % 7) * 256, data);
+                PhysAddr pinnedAt = default;
+                if (rng.Chance(pinChance)) { pa.Pin(h); pinnedAt = pa.Resolve(h); }
+                live.Add((h, data, pinnedAt));
+            }
+            var got = new List<(PhysAddr, ulong)>();
+            for (int k = 0; k < 6; k++)
+            {
+                ulong count = (ulong)rng.Next(1, 1024);
+                if (cma.Alloc(count, rng.Next(0, 9), out var page, noWarn: true) != 0) continue;
+                got.Add((page, count));
+                var range = new MemRange(page, count * PhysAddr.PageSize);
+                foreach (var (h, _, _) in live)
+                    Assert.False(range.Overlaps(new MemRange(pa.Resolve(h), PhysAddr.PageSize << pa.OrderOf(h))), "movable block left inside a CMA allocation");
+            }
+            for (int i = 0; i < live.Count; i++)
+            {
+                var (h, data, pinnedAt) = live[i];
+                if (pinnedAt != default) Assert.Equal(pinnedAt, pa.Resolve(h));
+                var back = new byte[data.Length];
+                m.Memory.Read(pa.Resolve(h) + (ulong)(i % 7) * 256, back);
+                Assert.Equal(data, back);
+            }
+            pa.Validate();
+            foreach (var (p, n) in got) Assert.True(cma.Release(p, n));
+            foreach (var (h, _, pinnedAt) in live) { if (pinnedAt != default) pa.Unpin(h); pa.FreeMovable(h); }
+            foreach (var f in fill) pa.FreePages(f, 8);
+            Assert.Equal(0, pa.PagesInUse);
+            pa.Validate();
+        }, iter: 30, seed: "0N0XIzNsQ0O4");
+    }
 }
