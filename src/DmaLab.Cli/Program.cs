@@ -10,6 +10,7 @@ public static class Program
     {
         var root = new RootCommand("DmaLab executes the Linux DMA-mapping and IOMMU framework as a deterministic, byte-accurate model of a machine.")
         {
+            ReplayCommand.Create(),
             PlatformCommand.Create(),
         };
         var parsed = root.Parse(args);
@@ -30,7 +31,7 @@ public static class Program
     }
 
     static bool IsBadInput(Exception e) => e is UsageException or DmaLab.Platform.PlatformSpecException
-        or DmaLab.Platform.Dtb.DtbFormatException or IOException or UnauthorizedAccessException;
+        or DmaLab.Platform.Dtb.DtbFormatException or DmaLab.Trace.TraceFormatException or IOException or UnauthorizedAccessException;
 
     static string OneLine(string s) => s.ReplaceLineEndings(" ");
 }
