@@ -12,24 +12,26 @@ internal static class BenchPlatform
     public const ulong DramSize = 1UL << 30;
     public const string MasterName = "0000:00:04.0";
 
-    public static PlatformSpec Direct(bool swiotlbForce)
+    /// <summary>No IOMMU; swiotlb=force is the boot option's business (<see cref="MachineOptions.SwiotlbForce"/>).</summary>
+    public static PlatformSpec Direct()
     {
         var p = new PlatformSpec
         {
-            Name = swiotlbForce ? "bench-swiotlb" : "bench-direct",
+            Name = "bench-direct",
             Arch = "arm64",
             Cpus = 1,
             Memory = { new MemorySpec { Base = DramBase, Size = DramSize } },
             Cma = new CmaSpec { DefaultSize = 0 },
-            Swiotlb = new SwiotlbSpec { Mode = swiotlbForce ? "force" : "noforce", Areas = 1 },
+            Swiotlb = new SwiotlbSpec { Mode = "noforce", Areas = 1 },
             Kernel = new KernelOptionsSpec { DmaDebug = false },
         };
         p.Devices.Add(Master(iommu: null));
         return p;
     }
 
-    /// <summary>An SMMU (v3, or v2/MMU-500 when <paramref name="smmuV2"/>) in front of the master, strict or lazy.</summary>
-    public static PlatformSpec Iommu(bool strict, bool smmuV2)
+    /// <summary>An SMMU (v3, or v2/MMU-500 when <paramref name="smmuV2"/>) in front of the master; strict unless the
+    /// boot's <see cref="MachineOptions.Policy"/> says otherwise.</summary>
+    public static PlatformSpec Iommu(bool smmuV2)
     {
         var p = new PlatformSpec
         {
@@ -39,7 +41,7 @@ internal static class BenchPlatform
             Memory = { new MemorySpec { Base = DramBase, Size = DramSize } },
             Cma = new CmaSpec { DefaultSize = 0 },
             Swiotlb = new SwiotlbSpec { Mode = "noforce" },
-            Kernel = new KernelOptionsSpec { DmaDebug = false, IommuStrict = strict },
+            Kernel = new KernelOptionsSpec { DmaDebug = false, IommuStrict = true },
         };
         p.Iommus.Add(smmuV2
             ? new IommuSpec { Name = "smmu", Model = "ArmSmmu", Compatible = "arm,mmu-500" }

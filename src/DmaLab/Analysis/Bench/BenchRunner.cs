@@ -41,10 +41,10 @@ public static class BenchRunner
 
     static BenchScenario[] CreateAll() =>
     [
-        new DmaDirectScenario(swiotlbForce: false),
-        new DmaDirectScenario(swiotlbForce: true),
-        new IommuDmaScenario(strict: true),
-        new IommuDmaScenario(strict: false),
+        new DmaApiScenario(DmaApiPath.Direct),
+        new DmaApiScenario(DmaApiPath.SwiotlbForce),
+        new DmaApiScenario(DmaApiPath.IommuStrict),
+        new DmaApiScenario(DmaApiPath.IommuLazy),
         new IovaFastScenario(),
         new IommuMapScenario(),
         new IotlbHitScenario(),

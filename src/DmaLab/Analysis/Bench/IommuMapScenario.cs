@@ -17,7 +17,7 @@ internal sealed class IommuMapScenario : BenchScenario
 
     public override void Boot(ulong seed)
     {
-        _m = new BenchIommuMachine(strict: true, smmuV2: true, seed);
+        _m = new BenchIommuMachine(smmuV2: true, seed);
         // The first map allocates the table levels under the IOVA; they stay (LPAE unmap frees no tables).
         if (_m.Core.Map(_m.Domain, Iova, _m.Buffer.Value, PhysAddr.PageSize, IommuProt.Read | IommuProt.Write) != 0)
             throw new InvalidOperationException("bench iommu_map failed at boot");

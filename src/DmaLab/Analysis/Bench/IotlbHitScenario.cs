@@ -18,7 +18,7 @@ internal sealed class IotlbHitScenario : BenchScenario
 
     public override void Boot(ulong seed)
     {
-        _m = new BenchIommuMachine(strict: true, smmuV2: false, seed);
+        _m = new BenchIommuMachine(smmuV2: false, seed);
         if (_m.Core.Map(_m.Domain, Iova, _m.Buffer.Value, PhysAddr.PageSize, IommuProt.Read | IommuProt.Write) != 0)
             throw new InvalidOperationException("bench iommu_map failed at boot");
         _expect = _m.Buffer.Value + 0x10;
