@@ -50,7 +50,9 @@ public static class BenchRunner
         new IotlbHitScenario(),
     ];
 
-    static BenchScenario Create(string name) => CreateAll().First(s => s.Name == name);
+    /// <summary>A fresh, unbooted scenario by its stable name (the BenchmarkDotNet suite drives these too).</summary>
+    internal static BenchScenario Create(string name) => CreateAll().FirstOrDefault(s => s.Name == name)
+        ?? throw new ArgumentException($"no bench scenario '{name}'; known: {string.Join(", ", Names)}", nameof(name));
 
     /// <summary>Per-thread outcome of the measured phase.</summary>
     struct ThreadSample
