@@ -50,13 +50,13 @@ public sealed class CmaArea
     public int Alloc(ulong count, int align, out PhysAddr page, bool noWarn = false)
     {
         page = default;
-        if (count == 0 || Count == 0) return Errno.EINVAL;
+        if (count == 0 || Count == 0) return -Errno.EINVAL;
         long mask = align <= OrderPerBit ? 0 : (1L << (align - OrderPerBit)) - 1;                       // cma_bitmap_aligned_mask()
         long offset = (long)((BasePfn.Value & ((1UL << align) - 1)) >> OrderPerBit);                   // cma_bitmap_aligned_offset()
         long maxno = _bitmap.Bits;
         long bits = (long)(((count + (1UL << OrderPerBit) - 1) >> OrderPerBit));                      // cma_bitmap_pages_to_bits()
-        if (bits > maxno) { _fails++; return Errno.ENOMEM; }
-        int ret = Errno.ENOMEM;
+        if (bits > maxno) { _fails++; return -Errno.ENOMEM; }
+        int ret = -Errno.ENOMEM;
         long start = 0;
         while (true)
         {
@@ -67,7 +67,7 @@ public sealed class CmaArea
             ret = _pages.AllocContigRange(pfn, pfn + count, ref _contig);
             if (ret == 0) { page = pfn.Address; break; }
             _bitmap.Clear(no, bits);
-            if (ret != Errno.EBUSY) break;
+            if (ret != -Errno.EBUSY) break;
             _busyRetries++;
             _log.Add($"cma: cma_alloc(): {Name}: memory range at pfn 0x{pfn.Value:x} is busy, retrying");
             start = no + mask + 1;                  // try again with a bit different memory target

@@ -111,22 +111,22 @@ public sealed partial class PageAllocator
     internal int AllocContigRange(Pfn start, Pfn end, ref ContigStats stats)
     {
         var zone = ZoneOf(start);
-        if (end.Value - 1 - zone.StartPfn.Value >= zone.Buddy.SpanPages) return Errno.EINVAL;
+        if (end.Value - 1 - zone.StartPfn.Value >= zone.Buddy.SpanPages) return -Errno.EINVAL;
         var buddy = zone.Buddy;
         buddy.IsolateRange(start.Value, end.Value);
         int ret = 0;
-        if (!buddy.AllocatedBlocksIn(start.Value, end.Value, _scratchBlocks)) ret = Errno.EBUSY;
+        if (!buddy.AllocatedBlocksIn(start.Value, end.Value, _scratchBlocks)) ret = -Errno.EBUSY;
         else
         {
             foreach (var (head, order, flags) in _scratchBlocks)
             {
-                if ((flags & PageFlags.Movable) == 0) { stats.UnmovablePages += 1L << order; ret = Errno.EBUSY; continue; }
+                if ((flags & PageFlags.Movable) == 0) { stats.UnmovablePages += 1L << order; ret = -Errno.EBUSY; continue; }
                 int h = buddy.GetOwner(head);
-                if (_hPins[h] > 0) { stats.PinnedPages += 1L << order; stats.MigrationFailures++; ret = Errno.EBUSY; continue; }
-                if (!Migrate(h)) { stats.MigrationFailures++; ret = Errno.ENOMEM; break; }
+                if (_hPins[h] > 0) { stats.PinnedPages += 1L << order; stats.MigrationFailures++; ret = -Errno.EBUSY; continue; }
+                if (!Migrate(h)) { stats.MigrationFailures++; ret = -Errno.ENOMEM; break; }
                 stats.PagesMigrated += 1L << order;
             }
-            if (ret == 0 && !buddy.TryClaimFreeRange(start.Value, end.Value)) ret = Errno.EBUSY;
+            if (ret == 0 && !buddy.TryClaimFreeRange(start.Value, end.Value)) ret = -Errno.EBUSY;
         }
         buddy.UndoIsolation();
         if (ret == 0) _inUse += (long)(end.Value - start.Value);

@@ -82,7 +82,7 @@ public class CmaTests
         Assert.Contains(cma.Log, l => l.Contains("is busy, retrying"));
         Assert.Equal(cma.Base, pa.Resolve(pinned));
         // Asking for the whole area can never succeed while the page is pinned.
-        Assert.Equal(Errno.ENOMEM, cma.Alloc(1024, 0, out _));
+        Assert.Equal(-Errno.ENOMEM, cma.Alloc(1024, 0, out _));
         pa.Unpin(pinned);
         Assert.True(cma.Release(page, 256));
         pa.Validate();
@@ -114,7 +114,7 @@ public class CmaTests
                 int align = rng.Next(0, 7);
                 long expect = ReferenceFind(refBits, cma.BasePfn.Value, opb, count, align);
                 int ret = cma.Alloc(count, align, out var page, noWarn: true);
-                if (expect < 0) { Assert.Equal(Errno.ENOMEM, ret); continue; }
+                if (expect < 0) { Assert.Equal(-Errno.ENOMEM, ret); continue; }
                 Assert.Equal(0, ret);
                 Assert.Equal(cma.BasePfn.Value + ((ulong)expect << opb), page.Pfn.Value);
                 Assert.Equal(0UL, page.Pfn.Value & ((1UL << align) - 1));

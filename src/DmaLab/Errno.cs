@@ -1,6 +1,6 @@
-namespace DmaLab.Iommu;
+namespace DmaLab;
 
-/// <summary>The errno values the IOMMU layer returns, negated as the kernel returns them (Linux: include/uapi/asm-generic/errno-base.h, errno.h).</summary>
+/// <summary>Linux errno values (positive, as the constants are; the model returns them negated as the kernel does) (Linux: include/uapi/asm-generic/errno-base.h, errno.h).</summary>
 public static class Errno
 {
     public const int EPERM = 1;
