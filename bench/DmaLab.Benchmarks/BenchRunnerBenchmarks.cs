@@ -9,7 +9,7 @@ namespace DmaLab.Benchmarks;
 /// iommu-dma on the ARM SMMU model, strict, at most 150 ns per pair, no allocation.
 /// </summary>
 [MemoryDiagnoser]
-public class IommuDmaBenchmarks
+public class BenchRunnerBenchmarks
 {
     const int Batch = 64;
     BenchScenario _scenario = null!;
