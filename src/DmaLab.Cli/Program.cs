@@ -11,6 +11,7 @@ public static class Program
         var root = new RootCommand("DmaLab executes the Linux DMA-mapping and IOMMU framework as a deterministic, byte-accurate model of a machine.")
         {
             ReplayCommand.Create(),
+            BenchCommand.Create(),
             PlatformCommand.Create(),
         };
         var parsed = root.Parse(args);
