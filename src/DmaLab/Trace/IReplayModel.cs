@@ -47,4 +47,13 @@ public interface IReplayModel
     /// <summary>dma_sync_single_for_cpu/device (ModelDmaAddr of the mapping containing the address when matched);
     /// for sync_sg the first entry.</summary>
     void Sync(in ReplayCall call);
+
+    /// <summary>
+    /// An iommu:map made by the IOMMU layer itself for <paramref name="device"/> with no DMA-API call of its own (an MSI
+    /// doorbell page: Linux drivers/iommu/dma-iommu.c, iommu_dma_get_msi_page()): the model allocates it in the
+    /// device's domain so later IOVAs come out as the kernel's. <paramref name="paddr"/> is the mapped physical page;
+    /// the return is the model's IOVA for it (0 when the model has no such mapping), compared with
+    /// <paramref name="traceIova"/> by the replayer.
+    /// </summary>
+    ulong LayerMap(string device, ulong paddr, ulong size, int cpu, ulong traceIova) => 0;
 }
