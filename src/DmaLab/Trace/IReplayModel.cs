@@ -56,4 +56,12 @@ public interface IReplayModel
     /// <paramref name="traceIova"/> by the replayer.
     /// </summary>
     ulong LayerMap(string device, ulong paddr, ulong size, int cpu, ulong traceIova) => 0;
+
+    /// <summary>
+    /// swiotlb:swiotlb_bounced: the kernel is about to bounce <see cref="ReplayCall.Phys"/>/<see cref="ReplayCall.Size"/>
+    /// for the device (Linux: kernel/dma/swiotlb.c, swiotlb_map() traces, then searches the pool). A model that
+    /// bounces allocates its slot here, at the same point of the event order, and reports it with the dma_map_* that
+    /// follows (an interrupt traced between the two lines came after the slot search).
+    /// </summary>
+    void Bounced(in ReplayCall call) { }
 }

@@ -24,14 +24,7 @@ public sealed partial class MachineReplayModel
                 return r;
             }
             case DmaPath.Swiotlb when c.Bounced || _opt.Policy == ReplayPolicy.SwiotlbForce:
-            {
-                EnsurePool(c);
-                LearnMinAlign(d, c);
-                var r = _pool!.Map(d.Device, new Mm.PhysAddr(c.Phys), c.Size, Dir(c.Dir), Attrs(c.Attrs), Cpu(c.Cpu));
-                if (r.IsError) _failures++;
-                else _bounces++;
-                return r;
-            }
+                return TakeBounce(d, c, c.Phys, c.Size);
             default:
                 return new DmaAddr(unchecked(c.Phys + (ulong)d.Offset));
         }
@@ -94,19 +87,19 @@ public sealed partial class MachineReplayModel
             {
                 // dma_direct_map_sg(): every entry through dma_direct_map_phys(), i.e. its own bounce.
                 EnsurePool(c);
+                ApplyMinAlignEvidence(d);
                 var slots = new ulong[2 * n];
                 int i = 0;
                 for (; i < n && i < traceLengths.Length; i++)
                 {
-                    var r = _pool!.Map(d.Device, new Mm.PhysAddr(phys[i]), traceLengths[i], Dir(c.Dir), Attrs(c.Attrs), Cpu(c.Cpu));
+                    var r = TakeBounce(d, c, phys[i], traceLengths[i]);
                     if (r.IsError)
                     {
                         for (int k = 0; k < i; k++)
-                            _pool.TblUnmapSingle(d.Device, new Mm.PhysAddr(slots[2 * k]), slots[2 * k + 1], Dir(c.Dir), Attrs(c.Attrs) | DmaAttrs.SkipCpuSync);
+                            _pool!.TblUnmapSingle(d.Device, new Mm.PhysAddr(slots[2 * k]), slots[2 * k + 1], Dir(c.Dir), Attrs(c.Attrs) | DmaAttrs.SkipCpuSync);
                         _failures++;
                         return 0;
                     }
-                    _bounces++;
                     slots[2 * i] = r.Value;
                     slots[2 * i + 1] = traceLengths[i];
                     dmaAddrs[i] = r.Value;

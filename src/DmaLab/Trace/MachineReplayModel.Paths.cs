@@ -121,10 +121,10 @@ public sealed partial class MachineReplayModel
         var spec = _opt.Platform?.Swiotlb ?? new SwiotlbSpec();
         ulong baseAddr;
         if (spec.Base is ulong b) baseAddr = b;
-        else if (c.Bounced && c.TraceDmaAddr.Value != ulong.MaxValue && _opt.Policy == ReplayPolicy.AsTraced)
+        else if (_firstBounceSlot != ulong.MaxValue && _opt.Policy == ReplayPolicy.AsTraced)
         {
-            baseAddr = c.TraceDmaAddr.Value & ~(Dma.Swiotlb.PageSize - 1);
-            _notes.Add($"swiotlb pool base 0x{baseAddr:x}: the first bounce slot of the trace (line {c.Line}) rounded down to a page");
+            baseAddr = _firstBounceSlot & ~(Dma.Swiotlb.PageSize - 1);
+            _notes.Add($"swiotlb pool base 0x{baseAddr:x}: the trace's first bounce slot 0x{_firstBounceSlot:x} rounded down to a page");
         }
         else baseAddr = 0x7c00_0000;
         var geo = SwiotlbBoot.Geometry(spec, Math.Max(1, _opt.Cpus));
@@ -132,25 +132,6 @@ public sealed partial class MachineReplayModel
         _pool = new SwiotlbPool(_memory, new MemRange(new PhysAddr(baseAddr), geo.Bytes), geo.Areas,
             forceBounce: _opt.Policy == ReplayPolicy.SwiotlbForce || spec.Mode == "force");
         _notes.Add($"swiotlb pool {geo.Bytes >> 20} MiB, {geo.Areas} area(s)");
-    }
-
-    /// <summary>
-    /// min_align_mask from the data (Linux: dma_set_min_align_mask(); NVMe sets NVME_CTRL_PAGE_SIZE - 1): swiotlb keeps
-    /// the original's low bits under the mask in the bounce address, so the first bounce of a buffer that does not
-    /// start on a page shows it: its offset within the 4 KiB page kept in the slot address means 0xfff; a 2 KiB-aligned
-    /// slot address (offset dropped) means 0. Until such a bounce the mask is 0 (the kernel's default).
-    /// </summary>
-    void LearnMinAlign(Dev d, in ReplayCall c)
-    {
-        if (d.MinAlignLearned || !c.Bounced || _opt.Policy != ReplayPolicy.AsTraced) return;
-        ulong off = c.Phys & 0xFFF, dma = c.TraceDmaAddr.Value;
-        if (off == 0 || dma == ulong.MaxValue) return;
-        d.MinAlignLearned = true;
-        if ((dma & 0xFFF) == off)
-        {
-            d.Device.MinAlignMask = 0xFFF;
-            _notes.Add($"{d.Device.Name}: min_align_mask 0xfff (bounce at line {c.Line} kept the page offset 0x{off:x})");
-        }
     }
 
     /// <summary>dma_get_max_seg_size(): PCI's default is 64 KiB; a longer DMA segment in the trace shows the driver

@@ -12,6 +12,8 @@ namespace DmaLab.Trace;
 /// before such interrupt records, unless one of them freed the very address range the call received (a live IOVA or
 /// slot cannot be handed out, so that free came first) or mapped memory itself (a softirq batch such as a NAPI refill
 /// that ran to completion before the call started). Records of other CPUs are independent and skipped by the scan.
+/// swiotlb is different: swiotlb_map() traces swiotlb_bounced first and searches for slots right after it, so a
+/// bounced call is anchored at its swiotlb_bounced line and never moved.
 /// </para>
 /// <para>
 /// The window also classifies iommu:map lines that belong to no DMA-API call (the IOMMU layer's own mappings, e.g.
@@ -113,7 +115,10 @@ internal sealed class ReplayReorderWindow
                          or TraceEventKind.DmaFreePages && x.DmaAddr < hi && x.DmaAddr + Math.Max(x.Size, 1) > lo) blocked = true;
                 continue;
             }
-            if (lx == level && x.Kind is TraceEventKind.IommuMap or TraceEventKind.SwiotlbBounced) continue;
+            if (lx == level && x.Kind == TraceEventKind.IommuMap) continue;
+            // A bounced call allocated its slot at its swiotlb_bounced line (swiotlb_map() traces, then searches):
+            // whatever was traced after that line came after the allocation.
+            if (lx == level && x.Kind == TraceEventKind.SwiotlbBounced) return;
             break;
         }
         if (!interrupted || blocked) return;
@@ -140,8 +145,8 @@ internal sealed class ReplayReorderWindow
     /// <summary>
     /// For an iommu:map at the head: the device whose IOMMU layer made it when it belongs to no DMA-API call, or null
     /// when the next dma:* event of its task/CPU/level covers it (or none is in view). <paramref name="noCall"/> is
-    /// set when no later dma:* event of that context is in view but the same page is mapped again by the context (a
-    /// doorbell mapped for another domain), so the caller falls back to the device attached last.
+    /// set when no later dma:* event of that context is in view (or the same page is mapped again by the context first:
+    /// a doorbell mapped for another domain), so the caller falls back to the device that context attached last.
     /// </summary>
     public string? LayerMapOwner(TraceRecord m, out bool noCall)
     {
@@ -160,6 +165,7 @@ internal sealed class ReplayReorderWindow
             if (!IsAllocatingCall(y.Kind)) return y.Device;
             return Covers(y, m.Iova, m.Size) ? null : y.Device;
         }
+        noCall = true;
         return null;
     }
 

@@ -321,5 +321,6 @@ public sealed partial class TraceReplayer
         d.PendingBounce = true;
         d.PendingBouncePhys = r.PhysAddr;
         d.PendingBounceSize = r.Size;
+        _model?.Bounced(Call(r, d.Id, r.PhysAddr, r.Size, bounced: true));
     }
 }

@@ -42,14 +42,15 @@ public sealed partial class TraceReplayer
     long _liveMappings;
 
     readonly ReplayReorderWindow? _window;
+    readonly ITraceEvidence? _evidence;
     readonly Dictionary<int, string> _attachedByPid = new();
-    string _lastAttached = "";
 
     public TraceReplayer(ReplayOptions? options = null)
     {
         _opt = options ?? new ReplayOptions();
         _model = _opt.Model;
         if (_model is not null && _opt.ReorderWindow > 0) _window = new ReplayReorderWindow(_opt.ReorderWindow);
+        _evidence = _window is null ? null : _model as ITraceEvidence;
         _observer = _opt.Observer;
         _fidelity.Model = _model?.Name ?? "";
         int cl = Math.Max(1, _opt.CachelineBytes);
@@ -75,6 +76,7 @@ public sealed partial class TraceReplayer
     {
         if (_window is null) { Process(r); return; }
         if (_window.Full) ProcessWindowHead();
+        _evidence?.Observe(r);
         _window.Push(r);
     }
 
@@ -156,7 +158,6 @@ public sealed partial class TraceReplayer
             case TraceEventKind.IommuRemoveDeviceFromGroup: break;
             case TraceEventKind.IommuAttachDeviceToDomain:
                 Device(r).AttachedToDomain = true;
-                _lastAttached = r.Device;
                 _attachedByPid[r.Pid] = r.Device;
                 break;
             case TraceEventKind.IommuDetachDeviceFromDomain: break;
@@ -275,7 +276,8 @@ public sealed partial class TraceReplayer
     {
         if (_model is null || _window is null) return;
         string? owner = _window.LayerMapOwner(r, out bool noCall);
-        if (owner is null && noCall) owner = _attachedByPid.TryGetValue(r.Pid, out var a) ? a : _lastAttached;
+        // No call in view: the device this task attached to a domain (a probe mapping its MSI doorbell), if any.
+        if (owner is null && noCall) owner = _attachedByPid.TryGetValue(r.Pid, out var a) ? a : null;
         if (string.IsNullOrEmpty(owner)) return;
         ulong got = _model.LayerMap(owner, r.PhysAddr, r.Size, r.Cpu, r.Iova);
         if (got == 0) return;
