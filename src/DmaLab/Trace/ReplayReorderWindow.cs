@@ -103,7 +103,7 @@ internal sealed class ReplayReorderWindow
         {
             var x = At(k);
             if (x.Cpu != e.Cpu) continue;
-            if (x.Pid != e.Pid) break;
+            if (x.Pid != e.Pid || x.ReorderBarrier) break;
             int lx = x.IrqLevel;
             if (lx > level)
             {
@@ -134,7 +134,11 @@ internal sealed class ReplayReorderWindow
         for (int k = firstIrq; k <= i; k++)
         {
             var x = At(k);
-            if (!(x.Cpu == e.Cpu && x.Pid == e.Pid && x.IrqLevel == level)) order[w++] = k;
+            if (!(x.Cpu == e.Cpu && x.Pid == e.Pid && x.IrqLevel == level))
+            {
+                order[w++] = k;
+                if (x.Cpu == e.Cpu) x.ReorderBarrier = true;
+            }
         }
         for (int j = 0; j < n; j++) _scratch[j] = At(order[j]);
         for (int j = 0; j < n; j++) _buf[(_head + firstIrq + j) & _mask] = _scratch[j];

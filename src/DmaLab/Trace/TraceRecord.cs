@@ -63,6 +63,10 @@ public sealed class TraceRecord
     /// <summary>tracing_mark_write: the marker text.</summary>
     public string Message { get; internal set; } = "";
 
+    /// <summary>Set by the replay's reorder window on interrupt records it placed after a map call that was traced
+    /// after them: a later call's backward scan stops there (the records before it are older than that call).</summary>
+    internal bool ReorderBarrier;
+
     public ReadOnlySpan<ulong> PhysAddrs => PhysBuf.AsSpan(0, PhysCount);
     public ReadOnlySpan<ulong> DmaAddrs => DmaBuf.AsSpan(0, DmaCount);
     public ReadOnlySpan<ulong> Lengths => LenBuf.AsSpan(0, LenCount);
@@ -72,6 +76,7 @@ public sealed class TraceRecord
 
     internal void Reset()
     {
+        ReorderBarrier = false;
         Kind = TraceEventKind.Unknown;
         Device = ""; DeviceId = -1;
         Dir = TraceDmaDirection.Bidirectional; Attrs = TraceDmaAttrs.None;
@@ -103,6 +108,7 @@ public sealed class TraceRecord
     /// allocation once the buffers are large enough): for windows that hold records past the next read.</summary>
     public void CopyFrom(TraceRecord src)
     {
+        ReorderBarrier = src.ReorderBarrier;
         Line = src.Line; Kind = src.Kind; EventName = src.EventName; Task = src.Task; Pid = src.Pid; Cpu = src.Cpu;
         Flags = src.Flags; TimestampNs = src.TimestampNs; Device = src.Device; DeviceId = src.DeviceId; Dir = src.Dir;
         Attrs = src.Attrs; DmaAddr = src.DmaAddr; PhysAddr = src.PhysAddr; Size = src.Size; UnmappedSize = src.UnmappedSize;
