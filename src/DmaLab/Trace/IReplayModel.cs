@@ -14,6 +14,11 @@ public interface IReplayModel
     /// <summary>Short name for reports ("identity", "iommu-dma strict", ...).</summary>
     string Name { get; }
 
+    /// <summary>Whether the model's answers depend on the order allocations really happened in, so the replayer must
+    /// run its lookahead window (interrupt reordering, IOMMU-layer maps). A stateless model (identity) says no and
+    /// keeps the bookkeeping pass at full speed.</summary>
+    bool WantsLookahead => true;
+
     /// <summary>A device appears in the trace for the first time (before its first call).</summary>
     void AddDevice(int deviceId, string name);
 

@@ -24,9 +24,41 @@ public sealed partial class MachineReplayModel : ITraceEvidence
     /// buffers show the alignment.</summary>
     public const int SmallBouncesForPageMask = 2;
 
+    /// <summary>Per device and CPU: the IOVA page and page count of the latest traced unmap (strict/lazy evidence).</summary>
+    readonly Dictionary<(string Dev, int Cpu), (ulong Iova, ulong Pages)> _lastUnmap = new();
+    int _strictVotes, _lazyVotes;
+
+    /// <summary>
+    /// Strict or lazy (DMA_FQ) domains, from allocation behaviour (Linux: drivers/iommu/dma-iommu.c): in a strict domain
+    /// an unmapped IOVA goes straight back to the CPU's rcache magazine, so the next mapping of the same size on that
+    /// CPU gets that very IOVA; in a lazy domain it waits in the flush queue and the next mapping gets another one.
+    /// Each first same-size map after an unmap votes; a platform's iommu.strict setting wins over the votes.
+    /// </summary>
+    bool InferLazy()
+    {
+        if (_opt.Platform is { } p) return !p.Kernel.IommuStrict;
+        return _lazyVotes > _strictVotes;
+    }
+
+    void ObserveIommuOrder(TraceRecord r)
+    {
+        if (r.Kind == TraceEventKind.DmaUnmapPhys && r.DmaAddr != ulong.MaxValue)
+        {
+            _lastUnmap[(r.Device, r.Cpu)] = (r.DmaAddr >> 12, ((r.DmaAddr & 0xFFF) + r.Size + 0xFFF) >> 12);
+            return;
+        }
+        if (r.Kind != TraceEventKind.DmaMapPhys || r.DmaAddr == ulong.MaxValue || r.DmaAddr == r.PhysAddr) return;
+        if (!_lastUnmap.Remove((r.Device, r.Cpu), out var u)) return;
+        ulong pages = ((r.DmaAddr & 0xFFF) + r.Size + 0xFFF) >> 12;
+        if (pages != u.Pages || pages > 32) return; // only rcache-sized classes are handed out LIFO
+        if (r.DmaAddr >> 12 == u.Iova) _strictVotes++;
+        else _lazyVotes++;
+    }
+
     public void Observe(TraceRecord r)
     {
         if (_opt.Policy != ReplayPolicy.AsTraced) return;
+        ObserveIommuOrder(r);
         if (r.Kind == TraceEventKind.SwiotlbBounced)
         {
             if (!_bounceEvidence.TryGetValue(r.Device, out var e)) _bounceEvidence.Add(r.Device, e = new BounceEvidence());

@@ -102,7 +102,11 @@ public sealed partial class MachineReplayModel
             forceDac: _opt.Platform?.Kernel.ForceDac ?? false, cpus: Math.Max(1, _opt.Cpus), clock: _clock);
         if (d.Device.IsPci && _opt.PciWindows.Count > 0) dom.ReservePciWindows(_opt.PciWindows);
         foreach (var (start, len, hwMsi) in f.Reserved) dom.ReserveRegion(start, len, hwMsi);
-        if (_opt.Policy == ReplayPolicy.Lazy) dom.EnableFlushQueue(_flush);
+        bool lazy = _opt.Policy == ReplayPolicy.Lazy || (_opt.Policy == ReplayPolicy.AsTraced && InferLazy());
+        if (lazy) dom.EnableFlushQueue(_flush);
+        if (_opt.Policy == ReplayPolicy.AsTraced && _domains == 0)
+            _notes.Add($"DMA domains {(lazy ? "lazy (DMA_FQ, flush queues)" : "strict")}: {_strictVotes} freed IOVA(s) reused at once, {_lazyVotes} not" +
+                       (_opt.Platform is not null ? " (the platform's iommu.strict decides)" : ""));
         d.Domain = dom;
         d.Master = dom.Attach(d.Device);
         d.DomainId = ++_domains;

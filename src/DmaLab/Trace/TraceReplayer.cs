@@ -49,7 +49,7 @@ public sealed partial class TraceReplayer
     {
         _opt = options ?? new ReplayOptions();
         _model = _opt.Model;
-        if (_model is not null && _opt.ReorderWindow > 0) _window = new ReplayReorderWindow(_opt.ReorderWindow);
+        if (_model is not null && _model.WantsLookahead && _opt.ReorderWindow > 0) _window = new ReplayReorderWindow(_opt.ReorderWindow);
         _evidence = _window is null ? null : _model as ITraceEvidence;
         _observer = _opt.Observer;
         _fidelity.Model = _model?.Name ?? "";
