@@ -91,3 +91,19 @@ public class ReplayWhatIfTests
         Assert.Contains(sec.Tables, t => t.Title.StartsWith("What-if: strict on intel-vtd"));
     }
 }
+
+/// <summary>Platform facts from the text beside a capture, and a replay that uses them.</summary>
+public class ReplayPlatformTextTests
+{
+    [Fact]
+    public void Pci_windows_of_the_vtd_capture_and_a_replay_with_them_keeps_full_fidelity()
+    {
+        using var t = File.OpenText(TraceSamples.PathOf("qemu-vtd-strict-sample.platform.txt"));
+        var w = ReplayPlatformText.PciWindows(t);
+        Assert.Equal(4, w.Count);
+        Assert.Contains((0xc000_0000UL, 0xfebf_ffffUL, 0UL), w);
+        using var s = File.OpenRead(TraceSamples.PathOf(TraceSamples.VtdStrict));
+        var r = ReplayRunner.Run(s, TraceSamples.VtdStrict, new ReplayRunOptions { PciWindows = w });
+        Assert.Equal(r.Fidelity.Compared, r.Fidelity.Matched);
+    }
+}
