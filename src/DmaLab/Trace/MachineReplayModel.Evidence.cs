@@ -40,8 +40,16 @@ public sealed partial class MachineReplayModel : ITraceEvidence
         return _lazyVotes > _strictVotes;
     }
 
+    bool _iommuEventsSeen;
+
     void ObserveIommuOrder(TraceRecord r)
     {
+        // Only translated traces have a policy to infer (and dma-direct ones keep their fast path).
+        if (!_iommuEventsSeen)
+        {
+            if (r.Kind != TraceEventKind.IommuMap) return;
+            _iommuEventsSeen = true;
+        }
         if (r.Kind == TraceEventKind.DmaUnmapPhys && r.DmaAddr != ulong.MaxValue)
         {
             _lastUnmap[(r.Device, r.Cpu)] = (r.DmaAddr >> 12, ((r.DmaAddr & 0xFFF) + r.Size + 0xFFF) >> 12);
