@@ -240,6 +240,13 @@ public sealed class FtraceReader : IDisposable
             var parts = s.Split('/');
             if (parts.Length == 2 && long.TryParse(parts[0], out long a) && long.TryParse(parts[1], out long b)) Stats.Entries = (a, b);
         }
+        i = line.IndexOf("#P:"u8);
+        if (i >= 0)
+        {
+            int n = 0, j = i + 3;
+            while (j < line.Length && line[j] >= (byte)'0' && line[j] <= (byte)'9' && n < 1_000_000) n = n * 10 + (line[j++] - '0');
+            if (j > i + 3) Stats.Cpus = n;
+        }
     }
 
     void ReportProgress() =>

@@ -14,6 +14,11 @@ public interface IReplayModel
     /// <summary>Short name for reports ("identity", "iommu-dma strict", ...).</summary>
     string Name { get; }
 
+    /// <summary>Whether the model's answers depend on the order allocations really happened in, so the replayer must
+    /// run its lookahead window (interrupt reordering, IOMMU-layer maps). A stateless model (identity) says no and
+    /// keeps the bookkeeping pass at full speed.</summary>
+    bool WantsLookahead => true;
+
     /// <summary>A device appears in the trace for the first time (before its first call).</summary>
     void AddDevice(int deviceId, string name);
 
@@ -47,4 +52,21 @@ public interface IReplayModel
     /// <summary>dma_sync_single_for_cpu/device (ModelDmaAddr of the mapping containing the address when matched);
     /// for sync_sg the first entry.</summary>
     void Sync(in ReplayCall call);
+
+    /// <summary>
+    /// An iommu:map made by the IOMMU layer itself for <paramref name="device"/> with no DMA-API call of its own (an MSI
+    /// doorbell page: Linux drivers/iommu/dma-iommu.c, iommu_dma_get_msi_page()): the model allocates it in the
+    /// device's domain so later IOVAs come out as the kernel's. <paramref name="paddr"/> is the mapped physical page;
+    /// the return is the model's IOVA for it (0 when the model has no such mapping), compared with
+    /// <paramref name="traceIova"/> by the replayer.
+    /// </summary>
+    ulong LayerMap(string device, ulong paddr, ulong size, int cpu, ulong traceIova) => 0;
+
+    /// <summary>
+    /// swiotlb:swiotlb_bounced: the kernel is about to bounce <see cref="ReplayCall.Phys"/>/<see cref="ReplayCall.Size"/>
+    /// for the device (Linux: kernel/dma/swiotlb.c, swiotlb_map() traces, then searches the pool). A model that
+    /// bounces allocates its slot here, at the same point of the event order, and reports it with the dma_map_* that
+    /// follows (an interrupt traced between the two lines came after the slot search).
+    /// </summary>
+    void Bounced(in ReplayCall call) { }
 }

@@ -12,6 +12,9 @@ public sealed class IdentityReplayModel : IReplayModel
 {
     public string Name => "identity (dma-direct 1:1)";
 
+    /// <summary>dma_addr = phys_addr whatever the order: no lookahead needed.</summary>
+    public bool WantsLookahead => false;
+
     public void AddDevice(int deviceId, string name) { }
 
     public DmaAddr Map(in ReplayCall call) => new(call.Phys);

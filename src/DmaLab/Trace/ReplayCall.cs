@@ -28,4 +28,15 @@ public readonly struct ReplayCall
     public int FullNents { get; init; }
     /// <summary>Gfp flags text of alloc calls ("GFP_KERNEL").</summary>
     public string Gfp { get; init; }
+    /// <summary>Interrupt level the call was made at (0 task, 1 softirq, 2 hardirq; see <see cref="TraceRecord.IrqLevel"/>).</summary>
+    public int IrqLevel { get; init; }
+    /// <summary>iommu:map events traced by this call's task/CPU/level just before it (the call went through an
+    /// IOMMU domain: evidence for the device's dma_map_ops, not an address to copy).</summary>
+    public int IommuMaps { get; init; }
+    /// <summary>A swiotlb:swiotlb_bounced of this buffer preceded the call (it went through swiotlb).</summary>
+    public bool Bounced { get; init; }
+    /// <summary>The device's dma_mask as swiotlb_bounced printed it (0 when unknown).</summary>
+    public ulong TraceDmaMask { get; init; }
+    /// <summary>The device is in an IOMMU group / attached to a domain according to earlier events.</summary>
+    public bool InIommuGroup { get; init; }
 }

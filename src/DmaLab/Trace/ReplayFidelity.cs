@@ -17,6 +17,10 @@ public sealed class ReplayFidelity
     public long NotComparable { get; internal set; }
     public long ComparedSgEntries { get; internal set; }
     public long MatchedSgEntries { get; internal set; }
+    /// <summary>iommu:map lines the IOMMU layer made for itself (MSI doorbell pages) whose IOVA the model also chose;
+    /// not part of <see cref="Compared"/>.</summary>
+    public long ComparedLayerMaps { get; internal set; }
+    public long MatchedLayerMaps { get; internal set; }
     /// <summary>Matched / Compared (1 when nothing was compared).</summary>
     public double MatchRate => Compared == 0 ? 1 : (double)Matched / Compared;
     public List<FidelityMismatch> FirstMismatches { get; } = new();

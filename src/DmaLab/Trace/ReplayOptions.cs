@@ -16,6 +16,9 @@ public sealed class ReplayOptions
     /// <summary>Processes (pids) tracked one by one; later pids are counted together as "(other)" so that
     /// fork-heavy traces stay in bounded memory.</summary>
     public int MaxProcesses { get; init; } = 4096;
+    /// <summary>Records held in the lookahead window when a model is set (interrupt reordering, IOMMU-layer maps);
+    /// 0 turns the window off. Constant memory: the window reuses its records.</summary>
+    public int ReorderWindow { get; init; } = 1024;
     /// <summary>Input name for the report.</summary>
     public string Input { get; init; } = "";
 }

@@ -80,4 +80,12 @@ public sealed class ReplayReport
     public long ReplayedEvents { get; init; }
     public long Maps { get; init; }
     public double MapsPerSecond { get; init; }
+    /// <summary>Map calls the replay moved ahead of an interrupt traced inside them (see ReplayReorderWindow).</summary>
+    public long ReorderedCalls { get; set; }
+    /// <summary>What the traced configuration cost on the model (model-backed replays only).</summary>
+    public ReplayModelStats? Model { get; set; }
+    /// <summary>How the model read the platform from the trace (pool base, IOMMU family, learned device limits).</summary>
+    public List<string>? ModelNotes { get; set; }
+    /// <summary>The what-if re-run next to the original (when asked).</summary>
+    public ReplayWhatIfReport? WhatIf { get; set; }
 }

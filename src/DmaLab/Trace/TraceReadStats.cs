@@ -36,6 +36,8 @@ public sealed class TraceReadStats
     public string Tracer { get; internal set; } = "";
     /// <summary>"# entries-in-buffer/entries-written: A/B" when present (A, B), else (-1, -1).</summary>
     public (long InBuffer, long Written) Entries { get; internal set; } = (-1, -1);
+    /// <summary>"#P:N" of the header: CPUs the trace buffer had (possible CPUs), -1 when absent.</summary>
+    public int Cpus { get; internal set; } = -1;
     /// <summary>Compression detected on the input ("none", "xz", "gzip").</summary>
     public string Compression { get; internal set; } = "none";
 

@@ -63,6 +63,10 @@ public sealed class TraceRecord
     /// <summary>tracing_mark_write: the marker text.</summary>
     public string Message { get; internal set; } = "";
 
+    /// <summary>Set by the replay's reorder window on interrupt records it placed after a map call that was traced
+    /// after them: a later call's backward scan stops there (the records before it are older than that call).</summary>
+    internal bool ReorderBarrier;
+
     public ReadOnlySpan<ulong> PhysAddrs => PhysBuf.AsSpan(0, PhysCount);
     public ReadOnlySpan<ulong> DmaAddrs => DmaBuf.AsSpan(0, DmaCount);
     public ReadOnlySpan<ulong> Lengths => LenBuf.AsSpan(0, LenCount);
@@ -72,6 +76,7 @@ public sealed class TraceRecord
 
     internal void Reset()
     {
+        ReorderBarrier = false;
         Kind = TraceEventKind.Unknown;
         Device = ""; DeviceId = -1;
         Dir = TraceDmaDirection.Bidirectional; Attrs = TraceDmaAttrs.None;
@@ -92,6 +97,28 @@ public sealed class TraceRecord
     public void SetPhysAddrs(ReadOnlySpan<ulong> v) => SetList(ref PhysBuf, ref PhysCount, v);
     public void SetDmaAddrs(ReadOnlySpan<ulong> v) => SetList(ref DmaBuf, ref DmaCount, v);
     public void SetLengths(ReadOnlySpan<ulong> v) => SetList(ref LenBuf, ref LenCount, v);
+
+    /// <summary>
+    /// Interrupt level the event was traced at, from the hardirq/softirq flag (third column character): 0 task,
+    /// 1 softirq ('s'), 2 hardirq ('h', or 'H' for a hardirq that interrupted a softirq). 0 when the trace has no flags.
+    /// </summary>
+    public int IrqLevel => Flags.Length > 2 ? Flags[2] switch { 's' => 1, 'h' or 'H' => 2, _ => 0 } : 0;
+
+    /// <summary>Copies every field of <paramref name="src"/> into this instance, reusing its list buffers (no
+    /// allocation once the buffers are large enough): for windows that hold records past the next read.</summary>
+    public void CopyFrom(TraceRecord src)
+    {
+        ReorderBarrier = src.ReorderBarrier;
+        Line = src.Line; Kind = src.Kind; EventName = src.EventName; Task = src.Task; Pid = src.Pid; Cpu = src.Cpu;
+        Flags = src.Flags; TimestampNs = src.TimestampNs; Device = src.Device; DeviceId = src.DeviceId; Dir = src.Dir;
+        Attrs = src.Attrs; DmaAddr = src.DmaAddr; PhysAddr = src.PhysAddr; Size = src.Size; UnmappedSize = src.UnmappedSize;
+        DmaMask = src.DmaMask; Forced = src.Forced; FullNents = src.FullNents; FullEnts = src.FullEnts;
+        Truncated = src.Truncated; Error = src.Error; GroupId = src.GroupId; FaultFlags = src.FaultFlags; Gfp = src.Gfp;
+        Driver = src.Driver; Message = src.Message;
+        SetList(ref PhysBuf, ref PhysCount, src.PhysAddrs);
+        SetList(ref DmaBuf, ref DmaCount, src.DmaAddrs);
+        SetList(ref LenBuf, ref LenCount, src.Lengths);
+    }
 
     /// <summary>A detached copy (for tests and tools that keep records).</summary>
     public TraceRecord Clone()
@@ -123,6 +150,7 @@ public sealed class TraceRecord
     }
 
     public void SetMessage(string message) => Message = message;
+    public void SetFlags(string flags) => Flags = flags;
     public void SetSg(int fullNents, int fullEnts, bool truncated) { FullNents = fullNents; FullEnts = fullEnts; Truncated = truncated; }
     public void SetIommu(ulong unmappedSize = 0, int groupId = 0, int faultFlags = 0, string driver = "")
     { UnmappedSize = unmappedSize; GroupId = groupId; FaultFlags = faultFlags; Driver = driver; }

@@ -9,6 +9,7 @@ public sealed partial class TraceReplayer
     public ReplayReport Finish(TraceReadStats? stats = null)
     {
         if (_finished) throw new InvalidOperationException("Finish was already called");
+        DrainWindow();
         _finished = true;
         FlushPendingIommu();
         if (_phase is { } ph) { ph.EndNs = _lastNs; ph.LiveMappingsAtEnd = _liveMappings; }

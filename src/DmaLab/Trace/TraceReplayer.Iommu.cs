@@ -21,7 +21,12 @@ public sealed partial class TraceReplayer
     long _unpairedCount;
     long _iommuMaps, _iommuUnmaps;
 
-    static long CtxKey(TraceRecord r) => ((long)r.Pid << 16) ^ (uint)r.Cpu;
+    // The context of an iommu:map is the task, CPU and interrupt level: an interrupt traced with the task's pid runs
+    // its own DMA-API calls and must not take the task's pending maps.
+    static long CtxKey(TraceRecord r) => ((long)r.Pid << 20) ^ ((long)r.IrqLevel << 16) ^ (uint)r.Cpu;
+
+    int PendingIommuMaps(TraceRecord r) =>
+        _iommuMaps != 0 && _iommuCtx.TryGetValue(CtxKey(r), out var c) ? c.Maps.Count : 0;
 
     IommuContext Ctx(TraceRecord r)
     {

@@ -30,7 +30,7 @@ public sealed partial class TraceReplayer
         ulong modelDma = dma;
         if (_model is not null)
         {
-            var got = _model.Map(Call(r, d.Id, phys, size));
+            var got = _model.Map(Call(r, d.Id, phys, size, bounced: bounced));
             modelDma = got.Value;
             _fidelity.Compared++;
             if (got.Value == dma) _fidelity.Matched++;
@@ -145,6 +145,7 @@ public sealed partial class TraceReplayer
             else d.TranslatedMaps++;
         }
         else d.TranslatedMaps++; // entries merged: only an IOMMU does that
+        bool sgBounced = d.PendingBounce;
         d.PendingBounce = false;
         for (int i = 0; i < dmaList.Length && i < lens.Length; i++)
             if (dmaList[i] + lens[i] > d.MaxDmaAddrEnd) d.MaxDmaAddrEnd = dmaList[i] + lens[i];
@@ -153,7 +154,8 @@ public sealed partial class TraceReplayer
         ulong modelFirst = firstDma;
         if (_model is not null)
         {
-            var call = Call(r, d.Id, phys[0], bytes);
+            var call = Call(r, d.Id, phys[0], bytes, bounced: sgBounced);
+            if (_model is ITracedSgSegments hint) hint.SetTracedSgSegments(dmaList);
             int ents = _model.MapSg(call, phys, lens, _sgDma, _sgLen);
             int n = Math.Min(dmaList.Length, Math.Min(ents, _sgDma.Length));
             bool all = ents == fullEnts;
@@ -245,9 +247,11 @@ public sealed partial class TraceReplayer
         d.AllocBytes += r.Size; p.AllocBytes += r.Size;
         d.LiveAllocs++; d.LiveAllocBytes += (long)r.Size;
         if (_phase is { } ph) ph.Allocs++;
+        ulong modelDma = dma;
         if (_model is not null)
         {
             var got = _model.Alloc(Call(r, d.Id, 0, r.Size), out bool comparable);
+            modelDma = got.Value;
             if (!comparable) _fidelity.NotComparable++;
             else
             {
@@ -261,7 +265,7 @@ public sealed partial class TraceReplayer
             d.IovaOverlapsOtherDevice = true;
         _table.Add(new MapKey(ReplayTable.Coherent, d.Id, dma), new LiveMapping
         {
-            TraceDma = dma, ModelDma = dma, Size = r.Size, StartNs = ns, Line = r.Line, Device = d.Id,
+            TraceDma = dma, ModelDma = modelDma, Size = r.Size, StartNs = ns, Line = r.Line, Device = d.Id,
             Process = _lastProcess, Lane = TakeLane(d.Id), Dir = r.Dir, Table = ReplayTable.Coherent,
         });
     }
@@ -317,5 +321,6 @@ public sealed partial class TraceReplayer
         d.PendingBounce = true;
         d.PendingBouncePhys = r.PhysAddr;
         d.PendingBounceSize = r.Size;
+        _model?.Bounced(Call(r, d.Id, r.PhysAddr, r.Size, bounced: true));
     }
 }

@@ -41,10 +41,16 @@ public sealed partial class TraceReplayer
     long _droppedPhases;
     long _liveMappings;
 
+    readonly ReplayReorderWindow? _window;
+    readonly ITraceEvidence? _evidence;
+    readonly Dictionary<int, string> _attachedByPid = new();
+
     public TraceReplayer(ReplayOptions? options = null)
     {
         _opt = options ?? new ReplayOptions();
         _model = _opt.Model;
+        if (_model is not null && _model.WantsLookahead && _opt.ReorderWindow > 0) _window = new ReplayReorderWindow(_opt.ReorderWindow);
+        _evidence = _window is null ? null : _model as ITraceEvidence;
         _observer = _opt.Observer;
         _fidelity.Model = _model?.Name ?? "";
         int cl = Math.Max(1, _opt.CachelineBytes);
@@ -63,8 +69,33 @@ public sealed partial class TraceReplayer
     public IReadOnlyList<ReplayProcessStats> Processes => _processes;
     public long LiveMappings => _liveMappings;
 
-    /// <summary>Replays one record. The record may be reused by the caller afterwards.</summary>
+    /// <summary>Replays one record. The record may be reused by the caller afterwards. With a model, records pass
+    /// through a bounded lookahead window first (see <see cref="ReplayReorderWindow"/>) and are replayed when they
+    /// leave it; <see cref="Finish"/> drains it.</summary>
     public void Consume(TraceRecord r)
+    {
+        if (_window is null) { Process(r); return; }
+        if (_window.Full) ProcessWindowHead();
+        _evidence?.Observe(r);
+        _window.Push(r);
+    }
+
+    void ProcessWindowHead()
+    {
+        Process(_window!.Peek());
+        _window.Pop();
+    }
+
+    void DrainWindow()
+    {
+        if (_window is null) return;
+        while (_window.Count > 0) ProcessWindowHead();
+    }
+
+    /// <summary>Map calls replayed ahead of an interrupt traced inside them (see <see cref="ReplayReorderWindow"/>).</summary>
+    public long ReorderedCalls => _window?.Reordered ?? 0;
+
+    void Process(TraceRecord r)
     {
         _events++;
         ulong ns = r.TimestampNs;
@@ -112,7 +143,7 @@ public sealed partial class TraceReplayer
             case TraceEventKind.DmaSyncSgForCpu:
             case TraceEventKind.DmaSyncSgForDevice: OnSync(r); break;
             case TraceEventKind.SwiotlbBounced: OnBounced(r); break;
-            case TraceEventKind.IommuMap: OnIommuMap(r); break;
+            case TraceEventKind.IommuMap: OnIommuMap(r); OnLayerMap(r); break;
             case TraceEventKind.IommuUnmap: OnIommuUnmap(r); break;
             case TraceEventKind.IommuIoPageFault:
             {
@@ -125,7 +156,10 @@ public sealed partial class TraceReplayer
             }
             case TraceEventKind.IommuAddDeviceToGroup: Device(r).IommuGroup = r.GroupId; break;
             case TraceEventKind.IommuRemoveDeviceFromGroup: break;
-            case TraceEventKind.IommuAttachDeviceToDomain: Device(r).AttachedToDomain = true; break;
+            case TraceEventKind.IommuAttachDeviceToDomain:
+                Device(r).AttachedToDomain = true;
+                _attachedByPid[r.Pid] = r.Device;
+                break;
             case TraceEventKind.IommuDetachDeviceFromDomain: break;
             case TraceEventKind.TracingMarkWrite: OnMarker(r); break;
         }
@@ -224,12 +258,33 @@ public sealed partial class TraceReplayer
                 $"0x{expected:x}", got == ulong.MaxValue ? "DMA_MAPPING_ERROR" : $"0x{got:x}"));
     }
 
-    ReplayCall Call(TraceRecord r, int device, ulong phys, ulong size, ulong modelDma = 0) => new()
+    ReplayCall Call(TraceRecord r, int device, ulong phys, ulong size, ulong modelDma = 0, bool bounced = false)
     {
-        Kind = r.Kind, DeviceId = device, Device = r.Device, Cpu = r.Cpu, Pid = r.Pid, TimestampNs = r.TimestampNs,
-        Line = r.Line, Phys = phys, Size = size, Dir = r.Dir, Attrs = r.Attrs, ModelDmaAddr = new DmaAddr(modelDma),
-        TraceDmaAddr = new DmaAddr(r.DmaAddr), FullNents = r.FullNents, Gfp = r.Gfp,
-    };
+        var d = _devices[device];
+        return new()
+        {
+            Kind = r.Kind, DeviceId = device, Device = r.Device, Cpu = r.Cpu, Pid = r.Pid, TimestampNs = r.TimestampNs,
+            Line = r.Line, Phys = phys, Size = size, Dir = r.Dir, Attrs = r.Attrs, ModelDmaAddr = new DmaAddr(modelDma),
+            TraceDmaAddr = new DmaAddr(r.DmaAddr), FullNents = r.FullNents, Gfp = r.Gfp, IrqLevel = r.IrqLevel,
+            IommuMaps = PendingIommuMaps(r), Bounced = bounced, TraceDmaMask = d.DmaMask ?? 0,
+            InIommuGroup = d.IommuGroup is not null || d.AttachedToDomain,
+        };
+    }
+
+    /// <summary>An iommu:map the IOMMU layer made for itself (no DMA-API call covers it): the model allocates it too.</summary>
+    void OnLayerMap(TraceRecord r)
+    {
+        if (_model is null || _window is null) return;
+        string? owner = _window.LayerMapOwner(r, out bool noCall);
+        // No call in view: the device this task attached to a domain (a probe mapping its MSI doorbell), if any.
+        if (owner is null && noCall) owner = _attachedByPid.TryGetValue(r.Pid, out var a) ? a : null;
+        if (string.IsNullOrEmpty(owner)) return;
+        ulong got = _model.LayerMap(owner, r.PhysAddr, r.Size, r.Cpu, r.Iova);
+        if (got == 0) return;
+        _fidelity.ComparedLayerMaps++;
+        if (got == r.Iova) _fidelity.MatchedLayerMaps++;
+        else Mismatch(r, r.Iova, got);
+    }
 
     // ---- dma-debug's overlapping-cacheline check (Linux: kernel/dma/debug.c, active_cacheline_insert()) --------
 

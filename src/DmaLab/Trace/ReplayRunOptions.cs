@@ -1,0 +1,26 @@
+using DmaLab.Platform;
+using DmaLab.Sim;
+
+namespace DmaLab.Trace;
+
+/// <summary>Options of <see cref="ReplayRunner.Run"/> (what `dmalab replay` passes).</summary>
+public sealed class ReplayRunOptions
+{
+    /// <summary>The machine the trace ran on (--platform); null = inferred from the trace.</summary>
+    public PlatformSpec? Platform { get; init; }
+    /// <summary>What-if policy (--policy); null or <see cref="ReplayPolicy.AsTraced"/> = no what-if unless
+    /// <see cref="IommuModel"/> is set (then strict).</summary>
+    public ReplayPolicy? Policy { get; init; }
+    /// <summary>What-if IOMMU family (--iommu): every device behind it (<see cref="ReplayIommuFamily.Names"/>).</summary>
+    public string? IommuModel { get; init; }
+    /// <summary>Where to write the Chrome/Perfetto trace-event JSON (--timeline); left open.</summary>
+    public Stream? Timeline { get; init; }
+    public Action<TraceProgress>? Progress { get; init; }
+    /// <summary>PCI host bridge memory windows kept out of PCI devices' IOVA space (from a platform text's dmesg).</summary>
+    public IReadOnlyList<(ulong Start, ulong End, ulong Offset)> PciWindows { get; init; } = [];
+    public CostModel? Costs { get; init; }
+    /// <summary>Bookkeeping only (no model, no fidelity): the fastest pass.</summary>
+    public bool NoModel { get; init; }
+    /// <summary>Bookkeeping options (cacheline size, listing limits); Model/Observer/Input are set by the runner.</summary>
+    public ReplayOptions? Replay { get; init; }
+}
