@@ -5,19 +5,36 @@ namespace DmaLab.Cli;
 /// <summary>What `dmalab replay` was asked to do.</summary>
 public sealed record ReplayRequest(string Input, string? Platform, string? Policy, string? Iommu, ulong Seed);
 
-/// <summary>Opens the trace (file or stdin) and runs the replay through the library.</summary>
+/// <summary>Opens the trace (file or stdin) and runs the replay through the library's model-backed runner.</summary>
 public static class ReplayDriver
 {
+    public static readonly IReadOnlyDictionary<string, ReplayPolicy> Policies = new Dictionary<string, ReplayPolicy>(StringComparer.Ordinal)
+    {
+        ["strict"] = ReplayPolicy.Strict,
+        ["lazy"] = ReplayPolicy.Lazy,
+        ["passthrough"] = ReplayPolicy.Passthrough,
+        ["swiotlb-force"] = ReplayPolicy.SwiotlbForce,
+    };
+
     public static ReplayReport Run(ReplayRequest request, Stream? timeline, Action<TraceProgress>? progress)
     {
+        ReplayPolicy? policy = null;
+        if (request.Policy is string p)
+            policy = Policies.TryGetValue(p, out var pol) ? pol
+                : throw new UsageException($"--policy {p}: expected one of {string.Join(", ", Policies.Keys)}");
+        if (request.Iommu is string m && !ReplayIommuFamily.Names.Contains(m))
+            throw new UsageException($"--iommu {m}: expected one of {string.Join(", ", ReplayIommuFamily.Names)}");
+        var platform = request.Platform is null ? null : PlatformResolver.Resolve(request.Platform);
         if (request.Input != "-" && !File.Exists(request.Input)) throw new UsageException($"{request.Input}: no such trace file");
-        Stream input = request.Input == "-" ? Console.OpenStandardInput() : File.OpenRead(request.Input);
+        using Stream input = request.Input == "-" ? Console.OpenStandardInput() : File.OpenRead(request.Input);
         string name = request.Input == "-" ? "<stdin>" : request.Input;
-        var readerOptions = new FtraceReaderOptions { Progress = progress };
-        using var reader = new FtraceReader(input, name, readerOptions);
-        using var observer = timeline is null ? null : new PerfettoTimelineWriter(timeline);
-        var report = TraceReplayer.Replay(reader, new ReplayOptions { Model = new IdentityReplayModel(), Observer = observer, Input = name });
-        observer?.Complete();
-        return report;
+        return ReplayRunner.Run(input, name, new ReplayRunOptions
+        {
+            Platform = platform,
+            Policy = policy,
+            IommuModel = request.Iommu,
+            Timeline = timeline,
+            Progress = progress,
+        });
     }
 }

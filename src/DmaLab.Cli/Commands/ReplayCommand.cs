@@ -70,6 +70,7 @@ public static class ReplayCommand
         var f = r.Fidelity;
         string colour = f.Compared > 0 && f.Matched == f.Compared ? "green" : "yellow";
         AnsiConsole.MarkupLine($"fidelity ({Markup.Escape(f.Model)}): [{colour}]{f.Matched:N0} of {f.Compared:N0} dma_addr equal to the kernel's ({f.MatchRate * 100:0.00} %)[/], {f.NotComparable:N0} not comparable");
+        ReplayWhatIfView.Render(r);
         foreach (var m in f.FirstMismatches.Take(5))
             AnsiConsole.MarkupLine($"  line {m.Line}: {Markup.Escape(m.Device)} {Markup.Escape(m.Event)} kernel {Markup.Escape(m.Expected)} model {Markup.Escape(m.Got)}");
         if (r.FindingCounts.Count > 0)

@@ -30,6 +30,20 @@ public static class ReplayHtml
                 sb.Append(CultureInfo.InvariantCulture, $"<tr><td class=\"n\">{m.Line}</td><td>{E(m.Device)}</td><td>{E(m.Event)}</td><td>{E(m.Expected)}</td><td>{E(m.Got)}</td></tr>\n");
             sb.Append("</table>\n");
         }
+        if (r.WhatIf is { } w)
+        {
+            sb.Append("<h2>What-if: ").Append(E(w.Policy)).Append(w.Iommu is null ? "" : " on " + E(w.Iommu)).Append("</h2>\n<table><tr><th></th><th>As traced</th><th>What-if</th></tr>\n");
+            void Row(string name, Func<ReplayModelStats, string> v) => sb.Append("<tr><td>").Append(E(name)).Append("</td><td class=\"n\">").Append(E(v(w.Original))).Append("</td><td class=\"n\">").Append(E(v(w.WhatIf))).Append("</td></tr>\n");
+            Row("policy / IOMMU", s => $"{s.Policy} / {s.Iommu}");
+            Row("IOTLB misses (estimated)", s => s.IotlbMisses.ToString(CultureInfo.InvariantCulture));
+            Row("invalidations", s => s.Invalidations.ToString(CultureInfo.InvariantCulture));
+            Row("flush-queue flushes", s => s.FlushQueueFlushes.ToString(CultureInfo.InvariantCulture));
+            Row("IOVA rcache hit rate", s => (s.IovaRcacheHitRate * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %");
+            Row("bounced bytes", s => s.BounceBytes.ToString(CultureInfo.InvariantCulture));
+            Row("estimated time (virtual ns)", s => s.EstimatedNs.ToString(CultureInfo.InvariantCulture));
+            sb.Append("</table>\n");
+            foreach (var n in w.Notes) sb.Append("<p>").Append(E(n)).Append("</p>\n");
+        }
         sb.Append("<h2>Devices</h2>\n<table><tr><th>Device</th><th>dma ops</th><th>Maps</th><th>Unmaps</th><th>Bytes mapped</th><th>Live at end</th><th>Peak live</th><th>Maps/s</th></tr>\n");
         foreach (var d in r.Devices)
             sb.Append(CultureInfo.InvariantCulture, $"<tr><td>{E(d.Name)}</td><td>{E(d.DmaOps ?? "")}</td><td class=\"n\">{d.Maps}</td><td class=\"n\">{d.Unmaps}</td><td class=\"n\">{d.BytesMapped}</td><td class=\"n\">{d.LiveMappingsAtEnd}</td><td class=\"n\">{d.PeakLiveMappings}</td><td class=\"n\">{d.MapsPerSecond:0}</td></tr>\n");

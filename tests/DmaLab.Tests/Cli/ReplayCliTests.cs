@@ -61,3 +61,39 @@ public class ReplayCliTests
         Assert.Contains("no such trace file", r.Stderr);
     }
 }
+
+public class ReplayFidelityCliTests
+{
+    [Theory]
+    [InlineData("qemu-vtd-strict-sample.trace.xz", 991)]
+    [InlineData("qemu-smmuv3-strict-sample.trace.xz", 989)]
+    [InlineData("qemu-vtd-swiotlb-sample.trace.xz", 950)]
+    public void RealCapturesReplayWithEveryDmaAddrEqualToTheKernels(string file, long compared)
+    {
+        var r = CliRunner.Run("replay", CliRunner.DataPath("traces", file), "--json");
+        Assert.Equal(0, r.ExitCode);
+        var fid = System.Text.Json.JsonDocument.Parse(r.Stdout).RootElement.GetProperty("fidelity");
+        Assert.Equal(compared, fid.GetProperty("compared").GetInt64());
+        Assert.Equal(compared, fid.GetProperty("matched").GetInt64());
+    }
+
+    [Fact]
+    public void LazyWhatIfTradesInvalidationsForFlushes()
+    {
+        var r = CliRunner.Run("replay", CliRunner.DataPath("traces", "qemu-vtd-strict-sample.trace.xz"), "--policy", "lazy", "--json");
+        Assert.Equal(0, r.ExitCode);
+        var w = System.Text.Json.JsonDocument.Parse(r.Stdout).RootElement.GetProperty("whatIf");
+        long strictInv = w.GetProperty("original").GetProperty("invalidations").GetInt64();
+        long lazyInv = w.GetProperty("whatIf").GetProperty("invalidations").GetInt64();
+        Assert.True(lazyInv < strictInv / 4, $"lazy {lazyInv} vs strict {strictInv}");
+        Assert.True(w.GetProperty("whatIf").GetProperty("flushQueueFlushes").GetInt64() > 0);
+    }
+
+    [Fact]
+    public void UnknownPolicyIsUsageError()
+    {
+        var r = CliRunner.Run("replay", CliRunner.DataPath("traces", "h100-cuda-pinned.trace.xz"), "--policy", "sloppy");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("strict, lazy, passthrough, swiotlb-force", r.Stderr);
+    }
+}
