@@ -36,6 +36,10 @@ public sealed class Device
     public bool Untrusted => Spec.Untrusted;
     /// <summary>Linux: dev->dma_io_tlb_mem: the default swiotlb pool, a restricted-dma-pool, or null when there is none.</summary>
     public Dma.SwiotlbPool? DmaIoTlbMem { get; set; }
+    /// <summary>Linux: dev->dma_ops (get_dma_ops()): dma-direct, or iommu-dma for a device in a DMA domain; null until set up.</summary>
+    public Dma.IDmaMapOps? DmaOps { get; set; }
+    /// <summary>The DMA layer's per-device state (dma_range_map, cma_area, dma_mem, dma_skip_sync).</summary>
+    public Dma.DmaDeviceState DmaState { get; } = new();
 
     /// <summary>DMA_BIT_MASK(n).</summary>
     public static ulong MaskOf(int bits) => bits >= 64 ? ulong.MaxValue : (1UL << bits) - 1;

@@ -17,6 +17,8 @@ public sealed class IoPgtableConfig
     /// <summary>Intel VT-d: 4- or 5-level tables; AMD: number of levels. 0 = the format's default.</summary>
     public int Levels { get; set; }
     public IIommuFlushOps? Tlb { get; set; }
+    /// <summary>Format quirks (Linux: io_pgtable_cfg.quirks).</summary>
+    public IoPgtableQuirks Quirks { get; set; }
     /// <summary>Register values the driver programs for this table (e.g. TTBR0, TCR, MAIR; VT-d context entry; AMD DTE).</summary>
     public Dictionary<string, ulong> Registers { get; } = new(StringComparer.Ordinal);
 }

@@ -12,7 +12,13 @@ public static class IoPgtableRegistry
     public static IIoPgtable Alloc(IoPgtableFormat format, IoPgtableConfig config, PhysicalMemory memory, IPageAllocator pages)
         => format switch
         {
-            // one line per format: IoPgtableFormat.ArmLpaeS1 => new IoPgtableArmLpae(...),
+            IoPgtableFormat.ArmLpaeS1 => new IoPgtableArmLpae(false, config, memory, pages),
+            IoPgtableFormat.ArmLpaeS2 => new IoPgtableArmLpae(true, config, memory, pages),
+            IoPgtableFormat.ArmV7s or IoPgtableFormat.Msm => new IoPgtableArmV7s(format, config, memory, pages),
+            IoPgtableFormat.IntelSecondLevel => new IoPgtableIntelSecondLevel(config, memory, pages),
+            IoPgtableFormat.AmdV1 => new IoPgtableAmdV1(config, memory, pages),
+            IoPgtableFormat.Omap or IoPgtableFormat.Exynos or IoPgtableFormat.Tegra or IoPgtableFormat.Rockchip
+                => IoPgtableSoc.Alloc(format, config, memory, pages),
             _ => throw new ArgumentException($"page-table format {format} is not available"),
         };
 }

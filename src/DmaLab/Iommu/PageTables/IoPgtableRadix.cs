@@ -1,0 +1,373 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using DmaLab.Mm;
+
+namespace DmaLab.Iommu.PageTables;
+
+/// <summary>
+/// The multi-level radix walk every io-pgtable format shares: descend from the root, allocate missing tables
+/// from the page allocator, write leaf descriptors (replicated where the format uses contiguous copies), unmap,
+/// free tables by the format's rule, and walk as the hardware does. Descriptor encoding and policies come from
+/// <typeparamref name="TFormat"/> (Linux: the per-format __arm_lpae_map()/__arm_v7s_map()/alloc_pte()/pfn_to_dma_pte()
+/// each reimplement this walk; here it exists once).
+/// </summary>
+public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struct, IPteFormat
+{
+    protected const int EINVAL = 22, ENOMEM = 12, ERANGE = 34;
+    const int MaxLevels = 8;
+
+    protected readonly TFormat Fmt;
+    protected readonly PhysicalMemory Memory;
+    protected readonly IPageAllocator PageAllocator;
+    readonly IIommuFlushOps? _tlb;
+    readonly ulong _iovaMax, _paddrMax;
+    readonly sbyte[] _leafLevel = new sbyte[64];
+    PhysAddr _root;
+    long _tablePages;
+    bool _freed;
+
+    protected IoPgtableRadix(IoPgtableFormat format, IoPgtableConfig config, PhysicalMemory memory, IPageAllocator pages, TFormat fmt)
+    {
+        Format = format;
+        Config = config;
+        Memory = memory;
+        PageAllocator = pages;
+        Fmt = fmt;
+        _tlb = config.Tlb;
+        if (fmt.Levels < 1 || fmt.Levels > MaxLevels) throw new ArgumentException($"{format}: {fmt.Levels} levels is outside 1..{MaxLevels}");
+        _iovaMax = config.Ias >= 64 ? ulong.MaxValue : (1UL << config.Ias) - 1;
+        _paddrMax = config.Oas >= 64 ? ulong.MaxValue : (1UL << config.Oas) - 1;
+        for (int i = 0; i < 64; i++)
+        {
+            _leafLevel[i] = -1;
+            if (((config.PgsizeBitmap >> i) & 1) == 0) continue;
+            int lvl = fmt.LeafLevel(1UL << i);
+            if (lvl < 0) throw new ArgumentException($"{format}: page size 0x{1UL << i:x} in the bitmap has no level");
+            _leafLevel[i] = (sbyte)lvl;
+        }
+        if (config.PgsizeBitmap == 0) throw new ArgumentException($"{format}: no usable page size left in pgsize_bitmap");
+        if (!TryAllocTable(0, out _root)) throw new InvalidOperationException($"{format}: no free page for the root table");
+    }
+
+    public IoPgtableFormat Format { get; }
+    public IoPgtableConfig Config { get; }
+    public PhysAddr Root => _root;
+    public long TablePages => _tablePages;
+
+    // ---- descriptor access -------------------------------------------------------------------------------
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    protected ulong ReadPte(ulong addr)
+    {
+        if (TFormat.EntryBytes == 8) { Memory.TryReadU64(new PhysAddr(addr), out ulong v); return v; }
+        Memory.TryReadU32(new PhysAddr(addr), out uint w);
+        return w;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    bool TryReadPte(ulong addr, out ulong value)
+    {
+        if (TFormat.EntryBytes == 8) return Memory.TryReadU64(new PhysAddr(addr), out value);
+        bool ok = Memory.TryReadU32(new PhysAddr(addr), out uint w);
+        value = w;
+        return ok;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    protected void WritePte(ulong addr, ulong value)
+    {
+        if (TFormat.EntryBytes == 8) Memory.TryWriteU64(new PhysAddr(addr), value);
+        else Memory.TryWriteU32(new PhysAddr(addr), (uint)value);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    ulong EntryAddr(ulong table, int lvl, ulong iova)
+        => table + ((iova >> Fmt.Shift(lvl)) & ((1UL << Fmt.IndexBits(lvl)) - 1)) * (ulong)TFormat.EntryBytes;
+
+    bool TryAllocTable(int lvl, out PhysAddr table)
+    {
+        int order = Fmt.TableOrder(lvl);
+        if (!PageAllocator.TryAllocPages(order, Gfp.Zero | Gfp.Atomic, out table)) return false;
+        // A fresh table must read as all-invalid whatever the page held before.
+        Memory.Discard(table, PhysAddr.PageSize << order);
+        _tablePages += 1L << order;
+        return true;
+    }
+
+    void FreeTable(ulong table, int lvl)
+    {
+        int order = Fmt.TableOrder(lvl);
+        PageAllocator.FreePages(new PhysAddr(table), order);
+        _tablePages -= 1L << order;
+    }
+
+    /// <summary>Frees a table and every table below it (Linux: __arm_lpae_free_pgtable(), free_sub_pt()).</summary>
+    void FreeSubtree(ulong table, int lvl)
+    {
+        if (lvl < Fmt.Levels - 1)
+        {
+            ulong n = 1UL << Fmt.IndexBits(lvl);
+            for (ulong i = 0; i < n; i++)
+            {
+                ulong pte = ReadPte(table + i * (ulong)TFormat.EntryBytes);
+                if (Fmt.Classify(pte, lvl) == PteKind.Table) FreeSubtree(Fmt.TableAddress(pte, lvl), Fmt.NextLevel(pte, lvl));
+            }
+        }
+        FreeTable(table, lvl);
+    }
+
+    bool TableIsEmpty(ulong table, int lvl)
+    {
+        ulong n = 1UL << Fmt.IndexBits(lvl);
+        for (ulong i = 0; i < n; i++)
+            if (Fmt.Classify(ReadPte(table + i * (ulong)TFormat.EntryBytes), lvl) != PteKind.Invalid) return false;
+        return true;
+    }
+
+    /// <summary>Clears every entry of the leaf at <paramref name="iova"/> (all replicated copies).</summary>
+    void ClearLeaf(ulong table, int lvl, ulong iova, ulong pte)
+    {
+        int shift = Fmt.Shift(lvl);
+        ulong count = TFormat.IncrementingLeaves ? 1 : Fmt.LeafSize(pte, lvl) >> shift;
+        if (count <= 1) { WritePte(EntryAddr(table, lvl, iova), Fmt.ClearedLeaf(pte)); return; }
+        ulong first = EntryAddr(table, lvl, iova & ~((count << shift) - 1));
+        for (ulong i = 0; i < count; i++)
+        {
+            ulong a = first + i * (ulong)TFormat.EntryBytes;
+            WritePte(a, Fmt.ClearedLeaf(ReadPte(a)));
+        }
+    }
+
+    // ---- map ---------------------------------------------------------------------------------------------
+
+    public int MapPages(ulong iova, ulong paddr, ulong pgsize, ulong pgcount, IommuProt prot, out ulong mapped)
+    {
+        mapped = 0;
+        if (_freed) throw new InvalidOperationException($"{Format}: map on a freed page table");
+        if (pgcount == 0 || !BitOperations.IsPow2(pgsize) || (pgsize & Config.PgsizeBitmap) == 0) return -EINVAL;
+        if (((iova | paddr) & (pgsize - 1)) != 0) return -EINVAL;
+        if (pgcount > _iovaMax / pgsize + 1) return -ERANGE;
+        ulong last = pgsize * pgcount - 1;
+        if (iova > _iovaMax || last > _iovaMax - iova || paddr > _paddrMax || last > _paddrMax - paddr) return -ERANGE;
+        if ((prot & (IommuProt.Read | IommuProt.Write)) == 0 && TFormat.NoAccessResult <= 0) return TFormat.NoAccessResult;
+
+        int leaf = _leafLevel[BitOperations.TrailingZeroCount(pgsize)];
+        for (; pgcount > 0; pgcount--)
+        {
+            int rc = MapOne(iova, paddr, pgsize, leaf, prot);
+            if (rc != 0) return rc;
+            iova += pgsize;
+            paddr += pgsize;
+            mapped += pgsize;
+        }
+        return 0;
+    }
+
+    int MapOne(ulong iova, ulong paddr, ulong pgsize, int leaf, IommuProt prot)
+    {
+        ulong table = _root.Value;
+        for (int lvl = 0; lvl < leaf; lvl++)
+        {
+            ulong ea = EntryAddr(table, lvl, iova);
+            ulong pte = ReadPte(ea);
+            PteKind kind = Fmt.Classify(pte, lvl);
+            if (kind == PteKind.Table) { table = Fmt.TableAddress(pte, lvl); continue; }
+            if (kind == PteKind.Leaf)
+            {
+                // A bigger leaf covers the new page: most formats demand an unmap first.
+                if (TFormat.LeafOverlap == LeafOverlapPolicy.Fail) return TFormat.OverlapErrno;
+                ClearLeaf(table, lvl, iova, pte);
+                _tlb?.TlbFlushWalk(iova & ~(Fmt.LeafSize(pte, lvl) - 1), Fmt.LeafSize(pte, lvl), 1UL << Fmt.Shift(lvl));
+            }
+            if (!TryAllocTable(lvl + 1, out PhysAddr next)) return -ENOMEM;
+            WritePte(ea, Fmt.MakeTable(next.Value, lvl));
+            table = next.Value;
+        }
+
+        int shift = Fmt.Shift(leaf);
+        ulong count = pgsize >> shift;
+        ulong first = EntryAddr(table, leaf, iova);
+        bool sawTable = false;
+        for (ulong i = 0; i < count; i++)
+        {
+            ulong pte = ReadPte(first + i * (ulong)TFormat.EntryBytes);
+            PteKind kind = Fmt.Classify(pte, leaf);
+            if (kind == PteKind.Leaf && TFormat.LeafOverlap == LeafOverlapPolicy.Fail) return TFormat.OverlapErrno;
+            if (kind == PteKind.Table)
+            {
+                if (TFormat.TableUnderLeaf == TableUnderLeafPolicy.Fail) return TFormat.OverlapErrno;
+                if (TFormat.TableUnderLeaf == TableUnderLeafPolicy.ReplaceIfEmpty
+                    && !TableIsEmpty(Fmt.TableAddress(pte, leaf), Fmt.NextLevel(pte, leaf))) return TFormat.OverlapErrno;
+                sawTable = true;
+            }
+        }
+
+        ulong entrySize = 1UL << shift;
+        if (sawTable)
+        {
+            for (ulong i = 0; i < count; i++)
+            {
+                ulong a = first + i * (ulong)TFormat.EntryBytes;
+                ulong pte = ReadPte(a);
+                if (Fmt.Classify(pte, leaf) != PteKind.Table) continue;
+                WritePte(a, 0);
+                FreeSubtree(Fmt.TableAddress(pte, leaf), Fmt.NextLevel(pte, leaf));
+                _tlb?.TlbFlushWalk(iova + i * entrySize, entrySize, 1UL << Fmt.Shift(leaf + 1));
+            }
+        }
+
+        if (TFormat.IncrementingLeaves)
+        {
+            for (ulong i = 0; i < count; i++)
+                WritePte(first + i * (ulong)TFormat.EntryBytes, Fmt.MakeLeaf(paddr + i * entrySize, entrySize, leaf, prot));
+        }
+        else
+        {
+            ulong value = Fmt.MakeLeaf(paddr, pgsize, leaf, prot);
+            for (ulong i = 0; i < count; i++) WritePte(first + i * (ulong)TFormat.EntryBytes, value);
+        }
+        return 0;
+    }
+
+    // ---- unmap -------------------------------------------------------------------------------------------
+
+    public ulong UnmapPages(ulong iova, ulong pgsize, ulong pgcount, ref IommuIotlbGather gather)
+    {
+        if (_freed) throw new InvalidOperationException($"{Format}: unmap on a freed page table");
+        if (pgcount == 0 || !BitOperations.IsPow2(pgsize) || (pgsize & Config.PgsizeBitmap) == 0) return 0;
+        if ((iova & (pgsize - 1)) != 0 || iova > _iovaMax || pgcount > (_iovaMax - iova) / pgsize + 1) return 0;
+
+        ulong size = pgsize * pgcount, unmapped = 0, cur = iova;
+        Span<ulong> path = stackalloc ulong[MaxLevels];
+        while (unmapped < size)
+        {
+            ulong table = _root.Value;
+            int lvl = 0;
+            while (true)
+            {
+                path[lvl] = table;
+                ulong ea = EntryAddr(table, lvl, cur);
+                ulong pte = ReadPte(ea);
+                PteKind kind = Fmt.Classify(pte, lvl);
+                if (kind == PteKind.Leaf)
+                {
+                    ulong leafSize = TFormat.IncrementingLeaves ? 1UL << Fmt.Shift(lvl) : Fmt.LeafSize(pte, lvl);
+                    ulong leafBase = cur & ~(leafSize - 1);
+                    if ((leafSize > pgsize || leafBase != cur) && TFormat.PartialUnmap == PartialUnmapPolicy.Refuse)
+                        return unmapped;
+                    ClearLeaf(table, lvl, cur, pte);
+                    if (!gather.Queued) _tlb?.TlbAddPage(ref gather, leafBase, leafSize);
+                    if (TFormat.TableFree == TableFreePolicy.WhenEmpty && lvl > 0) FreeIfEmpty(path, lvl, cur);
+                    unmapped += leafSize;
+                    cur = leafBase + leafSize;
+                    break;
+                }
+                if (kind != PteKind.Table) return unmapped;
+
+                ulong entrySize = 1UL << Fmt.Shift(lvl);
+                ulong entryBase = cur & ~(entrySize - 1);
+                bool free = TFormat.TableFree switch
+                {
+                    TableFreePolicy.BlockSizedUnmap => pgsize == entrySize,
+                    TableFreePolicy.CoveringUnmap => entryBase == cur && entrySize <= size - unmapped,
+                    _ => false,
+                };
+                if (free)
+                {
+                    // Unmapping a whole table's span: drop the table and everything under it, then make the
+                    // walk caches forget it (Linux: io_pgtable_tlb_flush_walk() before freeing).
+                    WritePte(ea, 0);
+                    int next = Fmt.NextLevel(pte, lvl);
+                    FreeSubtree(Fmt.TableAddress(pte, lvl), next);
+                    _tlb?.TlbFlushWalk(entryBase, entrySize, 1UL << Fmt.Shift(next));
+                    gather.FreedTablePages++;
+                    unmapped += entrySize;
+                    cur = entryBase + entrySize;
+                    break;
+                }
+                table = Fmt.TableAddress(pte, lvl);
+                lvl = Fmt.NextLevel(pte, lvl);
+            }
+        }
+        return unmapped;
+    }
+
+    void FreeIfEmpty(Span<ulong> path, int lvl, ulong iova)
+    {
+        ulong table = path[lvl];
+        if (!TableIsEmpty(table, lvl)) return;
+        WritePte(EntryAddr(path[lvl - 1], lvl - 1, iova), 0);
+        FreeTable(table, lvl);
+        ulong span = 1UL << Fmt.Shift(lvl - 1);
+        _tlb?.TlbFlushWalk(iova & ~(span - 1), span, 1UL << Fmt.Shift(lvl));
+    }
+
+    // ---- lookups -----------------------------------------------------------------------------------------
+
+    public ulong IovaToPhys(ulong iova)
+    {
+        if (_freed || iova > _iovaMax) return 0;
+        ulong table = _root.Value;
+        int lvl = 0;
+        while (lvl < Fmt.Levels)
+        {
+            ulong pte = ReadPte(EntryAddr(table, lvl, iova));
+            PteKind kind = Fmt.Classify(pte, lvl);
+            if (kind == PteKind.Leaf)
+            {
+                ulong size = TFormat.IncrementingLeaves ? 1UL << Fmt.Shift(lvl) : Fmt.LeafSize(pte, lvl);
+                return Fmt.LeafAddress(pte, lvl) + (iova & (size - 1));
+            }
+            if (kind != PteKind.Table) return 0;
+            table = Fmt.TableAddress(pte, lvl);
+            lvl = Fmt.NextLevel(pte, lvl);
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// The hardware walker: reads one descriptor per level from simulated memory, honours level skipping where
+    /// the format encodes it, and faults on invalid, reserved or unreadable descriptors.
+    /// </summary>
+    public WalkResult Walk(ulong iova)
+    {
+        if (iova > _iovaMax) return new WalkResult(false, 0, 0, IommuProt.None, 0, WalkFault.AddressSize);
+        ulong table = _root.Value;
+        int lvl = 0, reads = 0;
+        while (lvl < Fmt.Levels)
+        {
+            reads++;
+            if (!TryReadPte(EntryAddr(table, lvl, iova), out ulong pte))
+                return new WalkResult(false, 0, 0, IommuProt.None, reads, WalkFault.External);
+            switch (Fmt.Classify(pte, lvl))
+            {
+                case PteKind.Leaf:
+                    ulong size = TFormat.IncrementingLeaves ? 1UL << Fmt.Shift(lvl) : Fmt.LeafSize(pte, lvl);
+                    return new WalkResult(true, Fmt.LeafAddress(pte, lvl) + (iova & (size - 1)), size, Fmt.LeafProt(pte, lvl), reads, WalkFault.None);
+                case PteKind.Table:
+                    int next = Fmt.NextLevel(pte, lvl);
+                    if (next <= lvl || next >= Fmt.Levels)
+                        return new WalkResult(false, 0, 0, IommuProt.None, reads, WalkFault.External);
+                    // Skipped levels translate as if their index were zero; other addresses fault.
+                    for (int s = lvl + 1; s < next; s++)
+                        if (((iova >> Fmt.Shift(s)) & ((1UL << Fmt.IndexBits(s)) - 1)) != 0) return WalkResult.Translation(reads);
+                    table = Fmt.TableAddress(pte, lvl);
+                    lvl = next;
+                    break;
+                case PteKind.Malformed:
+                    return new WalkResult(false, 0, 0, IommuProt.None, reads, WalkFault.External);
+                default:
+                    return WalkResult.Translation(reads);
+            }
+        }
+        return new WalkResult(false, 0, 0, IommuProt.None, reads, WalkFault.External);
+    }
+
+    /// <summary>Linux: free_io_pgtable_ops(). Gives every table page back; the object is dead afterwards.</summary>
+    public void Free()
+    {
+        if (_freed) return;
+        FreeSubtree(_root.Value, 0);
+        _freed = true;
+    }
+}
