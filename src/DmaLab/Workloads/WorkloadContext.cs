@@ -1,0 +1,60 @@
+using DmaLab.Devices;
+using DmaLab.Dma;
+using DmaLab.DmaIommu;
+using DmaLab.Iommu;
+using DmaLab.Iova;
+using DmaLab.Mm;
+using DmaLab.Platform;
+using DmaLab.Sim;
+
+namespace DmaLab.Workloads;
+
+/// <summary>
+/// What a driver workload sees of a booted machine: the DMA API, memory, CPU cache, devices, the IOMMU core, the
+/// virtual clock and cost model, and probes into the iommu-dma state of a device (its IOVA domain and flush
+/// queue) for the metrics. Built from a booted machine by <see cref="WorkloadBoot"/>; workloads never boot anything
+/// themselves, so one booted machine is one independent, deterministic run.
+/// </summary>
+public sealed class WorkloadContext
+{
+    public required PlatformSpec Platform { get; init; }
+    /// <summary>The IOMMU/DMA policy the machine was booted with ("strict", "lazy", "passthrough", "swiotlb-force").</summary>
+    public required string Policy { get; init; }
+    public required MemorySystem Memory { get; init; }
+    public required DmaMapping Api { get; init; }
+    public required CpuCache Cache { get; init; }
+    public required IReadOnlyList<Device> Devices { get; init; }
+    public required SimClock Clock { get; init; }
+    public required CostModel Costs { get; init; }
+    public IommuCore? Iommu { get; init; }
+    public SwiotlbPool? Swiotlb { get; init; }
+    public DmaDirectOps? Direct { get; init; }
+    /// <summary>The DMA engine of a device (through its IOMMU port when it has one), wired to the CPU-cache model.</summary>
+    public required Func<Device, DmaEngine> EngineFor { get; init; }
+    /// <summary>The IOVA domain iommu-dma allocates from for the device's current DMA domain, or null.</summary>
+    public Func<Device, IovaDomain?> IovaDomainOf { get; init; } = static _ => null;
+    /// <summary>The flush queue of the device's DMA domain (lazy mode), or null.</summary>
+    public Func<Device, FlushQueue?> FlushQueueOf { get; init; } = static _ => null;
+    /// <summary>The boot's notes (what was approximated), copied into each result.</summary>
+    public IReadOnlyList<string> BootNotes { get; init; } = [];
+
+    /// <summary>The first enabled device of one of <paramref name="kinds"/> (in that order of preference).</summary>
+    public Device? FindDevice(params string[] kinds)
+    {
+        foreach (var k in kinds)
+            foreach (var d in Devices)
+                if (d.Spec.Kind == k) return d;
+        return null;
+    }
+
+    /// <summary>The domain the device's DMA is translated by now, or null when it is not behind a probed IOMMU.</summary>
+    public IommuDomain? DomainOf(Device dev) => Iommu?.GetDomain(dev);
+
+    /// <summary>True when the device's DMA goes through page tables (a paging domain), so mappings are page-granular
+    /// windows; false for identity/bypass or no IOMMU, where the device reaches all of memory.</summary>
+    public bool IsTranslated(Device dev) => DomainOf(dev) is { } d && d.Type.IsPaging();
+
+    /// <summary>Smallest page the device's current domain maps (the exposure granule), 0 when untranslated.</summary>
+    public ulong GranuleOf(Device dev)
+        => DomainOf(dev) is { } d && d.Type.IsPaging() && d.PgsizeBitmap != 0 ? IommuPgsize.MinPageSize(d.PgsizeBitmap) : 0;
+}
