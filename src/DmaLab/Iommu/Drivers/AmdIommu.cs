@@ -97,7 +97,8 @@ public sealed class AmdIommu : IommuDriverBase
         else if (d.IsPaging)
         {
             var t = d.Pgtable!;
-            ulong mode = t.Config.Registers.TryGetValue("Mode", out var md) ? md : (ulong)(t.Config.Levels == 0 ? 4 : t.Config.Levels);
+            // the format states its DTE (mode = levels in bits 11:9); fall back to the configured level count
+            ulong mode = t.Config.Registers.TryGetValue("DTE0", out var dte0) ? (dte0 >> 9) & 7 : (ulong)(t.Config.Levels == 0 ? 4 : t.Config.Levels);
             d0 |= ((mode & 7) << 9) | (t.Root.Value & 0x000f_ffff_ffff_f000UL) | (1UL << 61) | (1UL << 62);
             d1 = (ushort)d.HwTag;
         }

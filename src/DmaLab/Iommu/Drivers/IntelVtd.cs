@@ -119,7 +119,8 @@ public sealed class IntelVtd : IommuDriverBase
             else if (d.IsPaging)
             {
                 lo = 1UL | (d.Pgtable!.Root.Value & ~0xfffUL);
-                hi = (uint)Aw | ((ulong)(ushort)d.HwTag << 8);
+                ulong aw = d.Pgtable.Config.Registers.TryGetValue("AGAW", out var agaw) ? agaw : (uint)Aw;
+                hi = aw | ((ulong)(ushort)d.HwTag << 8);
             }
             Context.Memory.TryWriteU64(ce + 8, hi);
             Context.Memory.TryWriteU64(ce, lo);

@@ -116,11 +116,16 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
         FreeTable(table, lvl);
     }
 
-    bool TableIsEmpty(ulong table, int lvl)
+    /// <summary>True when no entry of the table is valid. The scan starts at <paramref name="from"/> and wraps, so a
+    /// table with live neighbours of the entry just cleared is recognised after a read or two.</summary>
+    bool TableIsEmpty(ulong table, int lvl, ulong from = 0)
     {
         ulong n = 1UL << Fmt.IndexBits(lvl);
-        for (ulong i = 0; i < n; i++)
+        for (ulong k = 0; k < n; k++)
+        {
+            ulong i = (from + k) & (n - 1);
             if (Fmt.Classify(ReadPte(table + i * (ulong)TFormat.EntryBytes), lvl) != PteKind.Invalid) return false;
+        }
         return true;
     }
 
@@ -295,7 +300,8 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
     void FreeIfEmpty(Span<ulong> path, int lvl, ulong iova)
     {
         ulong table = path[lvl];
-        if (!TableIsEmpty(table, lvl)) return;
+        ulong index = (iova >> Fmt.Shift(lvl)) & ((1UL << Fmt.IndexBits(lvl)) - 1);
+        if (!TableIsEmpty(table, lvl, index + 1)) return;
         WritePte(EntryAddr(path[lvl - 1], lvl - 1, iova), 0);
         FreeTable(table, lvl);
         ulong span = 1UL << Fmt.Shift(lvl - 1);
