@@ -4,7 +4,7 @@ namespace DmaLab.Tests.Iommu;
 
 public class DefaultDomainPolicyTests
 {
-    static DeviceIommuInfo Info(string model, Action<Platform.KernelOptionsSpec>? k = null, string arch = "arm64", Platform.DeviceSpec? dev = null)
+    static DeviceIommuInfo Info(string model, Action<DmaLab.Platform.KernelOptionsSpec>? k = null, string arch = "arm64", DmaLab.Platform.DeviceSpec? dev = null)
     {
         var rig = new TestRig(TestRig.Platform1(model, arch: arch, kernel: k, devices: dev ?? TestRig.Plat("m", 1)));
         return rig.Iommu.Info(rig.Devices[0]);
@@ -70,5 +70,5 @@ public class DefaultDomainPolicyTests
 
     [Fact]
     public void UnknownPolicyIsAConfigurationError()
-        => Assert.Throws<ArgumentException>(() => new IommuCore(new Platform.KernelOptionsSpec { DomainPolicy = "per-group" }));
+        => Assert.Throws<ArgumentException>(() => new IommuCore(new DmaLab.Platform.KernelOptionsSpec { DomainPolicy = "per-group" }));
 }

@@ -59,7 +59,7 @@ public class IommuPgsizeTests
     public void CoreMapIssuesTheSplitCallsAndTracesOnce()
     {
         var trace = new ListTraceSink();
-        var core = new IommuCore(new Platform.KernelOptionsSpec(), trace);
+        var core = new IommuCore(new DmaLab.Platform.KernelOptionsSpec(), trace);
         var ops = new RecordingOps(Lpae4K);
         var dom = new IommuDomain(IommuDomainType.Unmanaged, ops) { PgsizeBitmap = Lpae4K };
         Assert.Equal(0, core.Map(dom, 0x60_0000, 0x8060_0000, M2 + K4, IommuProt.Read));
@@ -73,7 +73,7 @@ public class IommuPgsizeTests
     [Fact]
     public void UnalignedMapIsEinvalAndFailedMapIsUnwound()
     {
-        var core = new IommuCore(new Platform.KernelOptionsSpec());
+        var core = new IommuCore(new DmaLab.Platform.KernelOptionsSpec());
         var ops = new RecordingOps(Lpae4K) { FailAtCall = 1 };
         var dom = new IommuDomain(IommuDomainType.Unmanaged, ops) { PgsizeBitmap = Lpae4K };
         Assert.Equal(-Errno.EINVAL, core.Map(dom, 0x1234, 0x8000_0000, K4, IommuProt.Read));
@@ -86,7 +86,7 @@ public class IommuPgsizeTests
     [Fact]
     public void MapSgMergesPhysicallyContiguousEntries()
     {
-        var core = new IommuCore(new Platform.KernelOptionsSpec());
+        var core = new IommuCore(new DmaLab.Platform.KernelOptionsSpec());
         var ops = new RecordingOps(Lpae4K);
         var dom = new IommuDomain(IommuDomainType.Unmanaged, ops) { PgsizeBitmap = Lpae4K };
         (ulong, ulong)[] sg = [(0x8000_0000, K4), (0x8000_1000, K4), (0x9000_0000, 2 * K4)];
