@@ -265,7 +265,7 @@ public sealed class IommuDmaIovaAllocator
     }
 
     /// <summary>Linux: __finalise_sg() (unsigned int lengths, as in the kernel).</summary>
-    int FinaliseSg(IommuDmaMaster master, ReadOnlySpan<SgSegment> sg, ReadOnlySpan<ulong> padded, ulong dmaAddr,
+    public int FinaliseSg(IommuDmaMaster master, ReadOnlySpan<SgSegment> sg, ReadOnlySpan<ulong> padded, ulong dmaAddr,
         Span<SgDmaSegment> output)
     {
         ulong segMask = master.Device.SegmentBoundaryMask != 0 ? master.Device.SegmentBoundaryMask : ulong.MaxValue;

@@ -78,6 +78,6 @@ public class DmaEngineTests
         p.Devices.Add(new DeviceSpec { Name = "0000:00:08.0", Bus = "pci", BusId = "0000:00:08.0" });
         var rig = new TestRig(p);
         Assert.IsType<DirectTranslation>(rig.Engine("0000:00:08.0").Translation);
-        Assert.Equal(-Errno.ENODEV, rig.Iommu.Info(rig.Dev("0000:00:08.0")).ProbeResult);
+        Assert.Equal(-DmaLab.Iommu.Errno.ENODEV, rig.Iommu.Info(rig.Dev("0000:00:08.0")).ProbeResult);
     }
 }
