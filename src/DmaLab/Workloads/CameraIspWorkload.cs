@@ -147,7 +147,7 @@ public static class CameraIspWorkload
     static WorkloadResult Finish(WorkloadResult r, WorkloadContext ctx, Device dev, WorkloadCounters before, ulong bytes, ExposureTracker exposure,
         long cleanBefore, long invBefore)
     {
-        before.Report(r, WorkloadCounters.Take(ctx, [dev]), bytes);
+        before.Finish(r, ctx, [dev], bytes);
         exposure.Report(r);
         r.Add("cache-clean-lines", ctx.Cache.Stats.CleanLines - cleanBefore, "lines")
          .Add("cache-invalidate-lines", ctx.Cache.Stats.InvalidateLines - invBefore, "lines");

@@ -165,8 +165,7 @@ public static class DrmCompositeWorkload
             }
             Switch(core, groups, current, null);
 
-            var after = WorkloadCounters.Take(ctx, [e2d, e3d]);
-            before.Report(r, after, bytes);
+            before.Finish(r, ctx, [e2d, e3d], bytes);
             exposure.Report(r);
             r.Add("processes", procs.Count, "count")
              .Add("context-switches", switches, "count")

@@ -143,7 +143,7 @@ public static class NicRingsWorkload
 
     static WorkloadResult Finish(WorkloadResult r, WorkloadContext ctx, Device dev, WorkloadCounters before, ulong bytes, ExposureTracker exposure)
     {
-        before.Report(r, WorkloadCounters.Take(ctx, [dev]), bytes);
+        before.Finish(r, ctx, [dev], bytes);
         exposure.Report(r);
         WorkloadFindings.Collect(ctx, r);
         return r;

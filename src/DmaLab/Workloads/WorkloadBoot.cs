@@ -1,37 +1,25 @@
-using DmaLab.Devices;
-using DmaLab.Dma;
-using DmaLab.Iommu;
 using DmaLab.Platform;
-using DmaLab.Sim;
 
 namespace DmaLab.Workloads;
 
 /// <summary>
-/// Boots a fresh machine for one workload run under one policy and wraps it as a <see cref="WorkloadContext"/>.
-/// Every run gets its own memory, IOMMUs, clock and seeded state, so runs never influence each other.
+/// Boots a fresh <see cref="Machine"/> for one workload run under one policy and wraps it as a
+/// <see cref="WorkloadContext"/>. Every run gets its own memory, IOMMUs, clock and seeded state, so runs never
+/// influence each other and the same seed gives the same metrics.
 /// </summary>
 public static class WorkloadBoot
 {
     public static WorkloadContext Boot(PlatformSpec spec, string policy, ulong seed)
+        => WorkloadContext.From(Machine.Boot(spec, Options(policy, seed)), policy);
+
+    /// <summary>The machine options of a policy name (see <see cref="WorkloadPolicy"/>).</summary>
+    public static MachineOptions Options(string policy, ulong seed) => policy switch
     {
-        var applied = WorkloadPolicy.Apply(spec, policy);
-        var sys = DmaSystem.Boot(applied);
-        var clock = new SimClock();
-        var costs = applied.Costs ?? new CostModel();
-        IommuSubsystem? iommu = applied.Iommus.Count > 0
-            ? IommuSubsystem.Boot(applied, sys.Devices, sys.Memory.Memory, sys.Memory.PageAllocator, clock, costs, seed: seed)
-            : null;
-        if (sys.Swiotlb is { } pool) { pool.Clock = clock; pool.Cost = costs; }
-        var observer = new CpuCacheDmaObserver(sys.Cache);
-        var engines = new Dictionary<Device, DmaEngine>();
-        var notes = new List<string>();
-        return new WorkloadContext
-        {
-            Platform = applied, Policy = policy, Memory = sys.Memory, Api = sys.Api, Cache = sys.Cache, Devices = sys.Devices,
-            Clock = clock, Costs = costs, Iommu = iommu?.Core, Swiotlb = sys.Swiotlb, Direct = sys.Direct,
-            EngineFor = d => engines.TryGetValue(d, out var e) ? e
-                : engines[d] = DmaEngine.For(d, iommu, sys.Memory.Memory, clock, costs, observer),
-            BootNotes = notes,
-        };
-    }
+        WorkloadPolicy.Strict => new MachineOptions { Seed = seed, Policy = IommuPolicy.Strict },
+        WorkloadPolicy.Lazy => new MachineOptions { Seed = seed, Policy = IommuPolicy.Lazy },
+        WorkloadPolicy.Passthrough => new MachineOptions { Seed = seed, Policy = IommuPolicy.Passthrough },
+        WorkloadPolicy.SwiotlbForce => new MachineOptions { Seed = seed, SwiotlbForce = true },
+        WorkloadPolicy.Platform => new MachineOptions { Seed = seed },
+        _ => throw new ArgumentException($"unknown policy '{policy}': expected one of {string.Join(", ", WorkloadPolicy.All)}", nameof(policy)),
+    };
 }

@@ -38,6 +38,48 @@ public sealed class WorkloadContext
     /// <summary>The boot's notes (what was approximated), copied into each result.</summary>
     public IReadOnlyList<string> BootNotes { get; init; } = [];
 
+    /// <summary>The workload view of a booted <see cref="DmaLab.Machine"/>.</summary>
+    public static WorkloadContext From(Machine m, string policy)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        var iommuDma = m.IommuDma;
+        return new WorkloadContext
+        {
+            Machine = m, Platform = m.Spec, Policy = policy, Memory = m.Memory, Api = m.Dma, Cache = m.Cache, Devices = m.Devices,
+            Clock = m.Clock, Costs = m.Costs, Iommu = m.Iommu.Core, Swiotlb = m.DmaSystem.Swiotlb, Direct = m.DmaSystem.Direct,
+            EngineFor = m.Engine,
+            IovaDomainOf = d => iommuDma.StateOf(d)?.Cookie.Allocator.Iovad,
+            FlushQueueOf = d => iommuDma.StateOf(d)?.Cookie.Fq,
+            ExtraFindings = () =>
+            {
+                var f = iommuDma.TakeFindings();
+                if (m.DmaSystem.Swiotlb is { } pool) f.AddRange(pool.Findings);
+                return f;
+            },
+        };
+    }
+
+    /// <summary>The machine behind this view.</summary>
+    public Machine? Machine { get; init; }
+    /// <summary>Findings of components the workload does not drive directly (iommu-dma WARNs, swiotlb).</summary>
+    public Func<List<Analysis.Finding>> ExtraFindings { get; init; } = static () => [];
+
+    /// <summary>
+    /// Lets the flush queues of <paramref name="devices"/> drain as they would once the workload goes idle: virtual
+    /// time advances to each armed timer's expiry and fq_flush_timeout() runs, so every queued IOVA's stale window
+    /// is closed and counted. Call after the workload's own time was measured.
+    /// </summary>
+    public void SettleFlushQueues(IEnumerable<Device> devices)
+    {
+        var seen = new HashSet<FlushQueue>(ReferenceEqualityComparer.Instance);
+        foreach (var d in devices)
+            if (FlushQueueOf(d) is { } fq && seen.Add(fq) && fq.TimerExpiryNs != ulong.MaxValue)
+            {
+                Clock.AdvanceTo(fq.TimerExpiryNs);
+                fq.RunExpiredTimer();
+            }
+    }
+
     /// <summary>The first enabled device of one of <paramref name="kinds"/> (in that order of preference).</summary>
     public Device? FindDevice(params string[] kinds)
     {

@@ -8,7 +8,7 @@ namespace DmaLab.Workloads;
 /// <summary>
 /// A snapshot of the counters a workload's metrics are differences of: IOTLB and walk activity of every IOMMU
 /// instance, faults, IOVA allocator statistics and flush-queue statistics of the devices under test, swiotlb
-/// bounce bytes and the virtual clock. <see cref="Report"/> writes the differences into a result with stable names.
+/// bounce bytes and the virtual clock. <see cref="Finish"/> writes the differences into a result with stable names.
 /// </summary>
 public readonly record struct WorkloadCounters(
     ulong NowNs, long IotlbLookups, long IotlbMisses, long Invalidations, long EntriesInvalidated, long Walks, long Faults,
@@ -52,11 +52,24 @@ public readonly record struct WorkloadCounters(
             hits, rmiss, tree, depth, bounce, fqFlushes, fqQueued, staleTotal, staleMax, stalePageNs, fqPages);
     }
 
+    /// <summary>The end of a run: counters now, then the flush queues settled, then the metrics.</summary>
+    public void Finish(WorkloadResult r, WorkloadContext ctx, IReadOnlyList<Device> devices, ulong bytesMoved)
+    {
+        var after = Take(ctx, devices);
+        ctx.SettleFlushQueues(devices);
+        Report(r, after, bytesMoved, Take(ctx, devices));
+    }
+
     /// <summary>
     /// Adds the metrics every IOMMU workload reports: the differences <paramref name="after"/> − this, the IOVA tree
     /// depth at the end, and the estimated throughput of <paramref name="bytesMoved"/> over the virtual time spent.
     /// </summary>
-    public void Report(WorkloadResult r, WorkloadCounters after, ulong bytesMoved)
+    public void Report(WorkloadResult r, WorkloadCounters after, ulong bytesMoved) => Report(r, after, bytesMoved, after);
+
+    /// <summary>As <see cref="Report(WorkloadResult, WorkloadCounters, ulong)"/>, with the flush-queue figures taken
+    /// from <paramref name="settled"/> (after <see cref="WorkloadContext.SettleFlushQueues"/>) and the pages still
+    /// queued from <paramref name="after"/>.</summary>
+    public void Report(WorkloadResult r, WorkloadCounters after, ulong bytesMoved, WorkloadCounters settled)
     {
         ulong ns = after.NowNs - NowNs;
         long rh = after.RcacheHits - RcacheHits, rm = after.RcacheMisses - RcacheMisses;
@@ -65,8 +78,8 @@ public readonly record struct WorkloadCounters(
          .Add("throughput", ns == 0 ? 0 : bytesMoved / (double)ns, "GB/s")
          .Add("iotlb-lookups", after.IotlbLookups - IotlbLookups, "count")
          .Add("iotlb-misses", after.IotlbMisses - IotlbMisses, "count")
-         .Add("iotlb-invalidations", after.Invalidations - Invalidations, "count")
-         .Add("iotlb-entries-invalidated", after.EntriesInvalidated - EntriesInvalidated, "count")
+         .Add("iotlb-invalidations", settled.Invalidations - Invalidations, "count")
+         .Add("iotlb-entries-invalidated", settled.EntriesInvalidated - EntriesInvalidated, "count")
          .Add("table-walks", after.Walks - Walks, "count")
          .Add("iommu-faults", after.Faults - Faults, "count")
          .Add("iova-rcache-hits", rh, "count")
@@ -75,10 +88,10 @@ public readonly record struct WorkloadCounters(
          .Add("iova-tree-allocs", after.TreeAllocs - TreeAllocs, "count")
          .Add("iova-tree-depth", after.TreeDepth, "levels")
          .Add("bounce-bytes", after.BounceBytes - BounceBytes, "bytes")
-         .Add("fq-flushes", after.FqFlushes - FqFlushes, "count")
-         .Add("stale-window-max", after.StaleNsMax, "ns")
-         .Add("stale-window-total", after.StaleNsTotal - StaleNsTotal, "ns")
+         .Add("fq-flushes", settled.FqFlushes - FqFlushes, "count")
+         .Add("stale-window-max", settled.StaleNsMax, "ns")
+         .Add("stale-window-total", settled.StaleNsTotal - StaleNsTotal, "ns")
          .Add("stale-pages-held-end", after.StalePagesQueued, "pages")
-         .Add("stale-page-ns", after.StalePageNs - StalePageNs, "page·ns");
+         .Add("stale-page-ns", settled.StalePageNs - StalePageNs, "page·ns");
     }
 }

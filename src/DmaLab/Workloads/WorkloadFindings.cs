@@ -11,6 +11,7 @@ public static class WorkloadFindings
         if (ctx.Api.Debug is { } dbg) r.Findings.AddRange(dbg.TakeFindings());
         r.Findings.AddRange(ctx.Cache.TakeFindings());
         if (ctx.Direct is { } d) r.Findings.AddRange(d.TakeFindings());
+        r.Findings.AddRange(ctx.ExtraFindings());
         if (ctx.Iommu is { } core)
         {
             r.Findings.AddRange(core.Findings);

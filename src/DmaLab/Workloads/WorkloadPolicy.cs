@@ -1,5 +1,3 @@
-using DmaLab.Platform;
-
 namespace DmaLab.Workloads;
 
 /// <summary>
@@ -14,40 +12,13 @@ public static class WorkloadPolicy
     public const string Lazy = "lazy";
     public const string Passthrough = "passthrough";
     public const string SwiotlbForce = "swiotlb-force";
+    /// <summary>The platform's own kernel options, no override (for workloads without IOMMU variants).</summary>
+    public const string Platform = "platform";
 
     /// <summary>The variants every IOMMU workload runs under in <c>dmalab run</c>.</summary>
     public static IReadOnlyList<string> Default { get; } = [Strict, Lazy, Passthrough];
     /// <summary>Every policy <c>dmalab compare</c> accepts.</summary>
     public static IReadOnlyList<string> All { get; } = [Strict, Lazy, Passthrough, SwiotlbForce];
 
-    public static bool IsKnown(string policy) => All.Contains(policy);
-
-    /// <summary>A copy of <paramref name="spec"/> with the policy's kernel options (the original is not changed).</summary>
-    public static PlatformSpec Apply(PlatformSpec spec, string policy)
-    {
-        ArgumentNullException.ThrowIfNull(spec);
-        var k = spec.Kernel;
-        var kernel = new KernelOptionsSpec
-        {
-            IommuPassthrough = k.IommuPassthrough, IommuStrict = k.IommuStrict, ForceDac = k.ForceDac,
-            DomainPolicy = k.DomainPolicy, DmaDebug = k.DmaDebug,
-        };
-        var s = spec.Swiotlb;
-        var swiotlb = new SwiotlbSpec { Size = s.Size, Mode = s.Mode, Areas = s.Areas, FromCma = s.FromCma, Base = s.Base };
-        switch (policy)
-        {
-            case Strict: kernel.IommuStrict = true; kernel.IommuPassthrough = false; break;
-            case Lazy: kernel.IommuStrict = false; kernel.IommuPassthrough = false; break;
-            case Passthrough: kernel.IommuPassthrough = true; break;
-            case SwiotlbForce: swiotlb.Mode = "force"; break;
-            default: throw new ArgumentException($"unknown policy '{policy}': expected one of {string.Join(", ", All)}", nameof(policy));
-        }
-        return new PlatformSpec
-        {
-            Name = spec.Name, Description = spec.Description, Arch = spec.Arch, Cpus = spec.Cpus, CacheLineSize = spec.CacheLineSize,
-            VmallocSize = spec.VmallocSize, Memory = spec.Memory, ReservedMemory = spec.ReservedMemory, Cma = spec.Cma,
-            Swiotlb = swiotlb, Kernel = kernel, Iommus = spec.Iommus, Devices = spec.Devices, Costs = spec.Costs,
-            Source = spec.Source, Notes = spec.Notes,
-        };
-    }
+    public static bool IsKnown(string policy) => policy == Platform || All.Contains(policy);
 }
