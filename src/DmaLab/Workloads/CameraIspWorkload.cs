@@ -24,6 +24,9 @@ public static class CameraIspWorkload
     const ulong StatsBytes = 16 << 10;
     const int Buffers = 4;
 
+    /// <summary>Runs on a booted machine (its options name the policy variant).</summary>
+    public static WorkloadResult Run(Machine m, ulong seed) => Run(WorkloadContext.From(m), seed);
+
     public static WorkloadResult Run(WorkloadContext ctx, ulong seed, int frames = 12)
     {
         var r = new WorkloadResult { Name = Name, Variant = ctx.Policy, Description = Summary };

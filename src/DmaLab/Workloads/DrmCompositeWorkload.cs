@@ -38,6 +38,9 @@ public static class DrmCompositeWorkload
         public long Faults;
     }
 
+    /// <summary>Runs on a booted machine (its options name the policy variant).</summary>
+    public static WorkloadResult Run(Machine m, ulong seed) => Run(WorkloadContext.From(m), seed);
+
     public static WorkloadResult Run(WorkloadContext ctx, ulong seed, int timeslices = 24)
     {
         var r = new WorkloadResult { Name = Name, Variant = ctx.Policy, Description = Summary };

@@ -22,6 +22,9 @@ public static class NicRingsWorkload
     const int TxCleanBatch = 64;
     const uint RxBufBytes = 2048;
 
+    /// <summary>Runs on a booted machine (its options name the policy variant).</summary>
+    public static WorkloadResult Run(Machine m, ulong seed) => Run(WorkloadContext.From(m), seed);
+
     public static WorkloadResult Run(WorkloadContext ctx, ulong seed, int packets = 3072)
     {
         var r = new WorkloadResult { Name = Name, Variant = ctx.Policy, Description = Summary };

@@ -32,6 +32,9 @@ public static class NvmeQueueWorkload
         public int Queue, Slot;
     }
 
+    /// <summary>Runs on a booted machine (its options name the policy variant).</summary>
+    public static WorkloadResult Run(Machine m, ulong seed) => Run(WorkloadContext.From(m), seed);
+
     public static WorkloadResult Run(WorkloadContext ctx, ulong seed, int ios = 192, int queueDepth = 16)
     {
         var r = new WorkloadResult { Name = Name, Variant = ctx.Policy, Description = Summary };

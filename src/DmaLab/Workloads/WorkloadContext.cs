@@ -38,6 +38,20 @@ public sealed class WorkloadContext
     /// <summary>The boot's notes (what was approximated), copied into each result.</summary>
     public IReadOnlyList<string> BootNotes { get; init; } = [];
 
+    /// <summary>The workload view of a booted <see cref="DmaLab.Machine"/>, named after the policy its options forced.</summary>
+    public static WorkloadContext From(Machine m)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        string policy = m.Options.SwiotlbForce ? WorkloadPolicy.SwiotlbForce : m.Options.Policy switch
+        {
+            IommuPolicy.Strict => WorkloadPolicy.Strict,
+            IommuPolicy.Lazy => WorkloadPolicy.Lazy,
+            IommuPolicy.Passthrough => WorkloadPolicy.Passthrough,
+            _ => WorkloadPolicy.Platform,
+        };
+        return From(m, policy);
+    }
+
     /// <summary>The workload view of a booted <see cref="DmaLab.Machine"/>.</summary>
     public static WorkloadContext From(Machine m, string policy)
     {
