@@ -209,14 +209,12 @@ public sealed partial class DmaDirectOps : DmaMapOpsBase
         if (NonCoherent(dev)) ArchSyncForDevice(phys, size, dir);
     }
 
-    /// <summary>The original buffer address a bounce address stands for (the slot's orig_addr, with the offset inside the slot).</summary>
+    /// <summary>The original buffer a bounce address stands for (swiotlb's own orig_addr arithmetic); the bounce
+    /// address itself when it has none (then no CPU copy happens either).</summary>
     static PhysAddr OrigOf(SwiotlbPool pool, Device dev, PhysAddr tlb)
     {
-        int index = (int)((tlb.Value - pool.Start.Value) >> Swiotlb.IoTlbShift);
-        ulong orig = pool.Slots[index].OrigAddr;
-        if (orig == Swiotlb.InvalidPhysAddr) return tlb;
-        ulong keep = Swiotlb.AlignOffset((uint)dev.MinAlignMask, 0, orig);
-        return new PhysAddr(orig + (tlb.Value & (Swiotlb.IoTlbSize - 1)) - keep);
+        var orig = pool.OriginalAddress(dev, tlb);
+        return orig.Value == Swiotlb.MappingErrorPhys ? tlb : orig;
     }
 
     /// <summary>max_pfn &lt;&lt; PAGE_SHIFT: end of DRAM.</summary>

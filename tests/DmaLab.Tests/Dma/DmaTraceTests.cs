@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using DmaLab.Devices;
 using DmaLab.Dma;
@@ -13,11 +12,11 @@ public class DmaTraceTests
     static IEnumerable<string> Lines()
     {
         var path = Path.Combine(AppContext.BaseDirectory, "data", "traces", "h100-cuda-pinned.trace.xz");
-        var psi = new ProcessStartInfo("xz", ["-dc", path]) { RedirectStandardOutput = true };
-        using var p = Process.Start(psi)!;
+        using var file = File.OpenRead(path);
+        using var xz = new SharpCompress.Compressors.Xz.XZStream(file);
+        using var reader = new StreamReader(xz);
         string? l;
-        while ((l = p.StandardOutput.ReadLine()) is not null) yield return l;
-        p.WaitForExit();
+        while ((l = reader.ReadLine()) is not null) yield return l;
     }
 
     static (string Ev, string Fields) Split(string line)
