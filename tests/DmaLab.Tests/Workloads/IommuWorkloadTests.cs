@@ -16,7 +16,7 @@ public class IommuWorkloadTests
         var ctx = WorkloadBoot.Boot(Arm64Ref, policy, seed);
         return workload switch
         {
-            NvmeQueueWorkload.Name => NvmeQueueWorkload.Run(ctx, seed, ios: 96),
+            NvmeQueueWorkload.Name => NvmeQueueWorkload.Run(ctx, seed, ios: 48),
             NicRingsWorkload.Name => NicRingsWorkload.Run(ctx, seed, packets: 1024),
             CameraIspWorkload.Name => CameraIspWorkload.Run(ctx, seed, frames: 6),
             _ => throw new ArgumentException(workload),
@@ -69,7 +69,7 @@ public class IommuWorkloadTests
         var r = Run(NvmeQueueWorkload.Name, "strict");
         Assert.Equal(0, M(r, "min-align-violations"));
         Assert.Equal(0, M(r, "data-errors"));
-        Assert.Equal(96, M(r, "ios"));
+        Assert.Equal(48, M(r, "ios"));
     }
 
     [Fact]
