@@ -132,6 +132,7 @@ public static class WorkloadCatalog
         {
             var frames = new List<PhysAddr>();
             for (int i = 0; i < 2 && pa.TryAllocPages(4, Gfp.Kernel | Gfp.Dma32 | Gfp.NoWarn, out var p); i++) frames.Add(p);
+            if (frames.Count == 0) return [Skipped(NoncoherentCameraWorkload.Name, "no 64 KiB frame buffer below 4 GiB for the ISP")];
             results.Add(NoncoherentCameraWorkload.Run(c.Api, isp, c.Cache, frames, 64 << 10, seed, buggy));
             foreach (var f in frames) pa.FreePages(f, 4);
         }
