@@ -46,6 +46,8 @@ public static class NvmeQueueWorkload
         var pa = ctx.Memory.PageAllocator;
         var rng = Rng.For(seed, Name);
         int queues = Math.Clamp(ctx.Platform.Cpus, 1, 4);
+        // nvme_pci_alloc_dev(): max_hw_sectors is capped by dma_max_mapping_size() (256 KiB when swiotlb bounces)
+        ulong maxIo = Math.Min(1UL << 20, api.MaxMappingSize(dev));
         var engine = ctx.EngineFor(dev);
         var exposure = new ExposureTracker(ctx.Memory.Memory.TotalBytes);
         var before = WorkloadCounters.Take(ctx, [dev]);
@@ -72,7 +74,7 @@ public static class NvmeQueueWorkload
             for (int q = 0; q < queues && submitted < ios; q++)
                 for (int slot = 0; slot < queueDepth && submitted < ios; slot++)
                 {
-                    var io = BuildIo(pa, rng, q, slot);
+                    var io = BuildIo(pa, rng, q, slot, maxIo);
                     if (io is null) { r.Notes.Add("page allocation failed building an I/O"); submitted = ios; break; }
                     io.Mapped = api.MapSg(q, dev, io.Sg, io.Nents, io.Dir);
                     submitted++;
@@ -135,7 +137,7 @@ public static class NvmeQueueWorkload
             api.FreeCoherent(q, dev, (ulong)queueDepth * 64, sq[q].Cpu, sq[q].Dma);
             api.FreeCoherent(q, dev, (ulong)queueDepth * 16, cq[q].Cpu, cq[q].Dma);
         }
-        r.Add("ios", completed, "count").Add("queues", queues, "count").Add("queue-depth", queueDepth, "count")
+        r.Add("max-io-size", maxIo, "bytes").Add("ios", completed, "count").Add("queues", queues, "count").Add("queue-depth", queueDepth, "count")
          .Add("map-failures", mapFailures, "count").Add("transfer-errors", transferErrors, "count")
          .Add("dma-segments", dmaSegments, "count").Add("min-align-violations", alignViolations, "count")
          .Add("data-errors", dataErrors, "count");
@@ -144,10 +146,11 @@ public static class NvmeQueueWorkload
 
     /// <summary>One I/O: a size from 4 KiB to 1 MiB, built from order-0..2 page chunks (scattered, as page-cache pages
     /// are), a quarter of them starting at a 512-byte sector offset within the first page.</summary>
-    static Io? BuildIo(PageAllocator pa, Rng rng, int queue, int slot)
+    static Io? BuildIo(PageAllocator pa, Rng rng, int queue, int slot, ulong maxIo)
     {
         ulong size = (ulong)SizeKiB[rng.Next(0, SizeKiB.Length)] << 10;
         uint offset = rng.Chance(0.25) ? (uint)rng.Next(1, 8) * 512 : 0;
+        if (size + offset > maxIo) { size = maxIo; offset = 0; }
         var io = new Io { Sg = new Scatterlist(8), Dir = rng.Chance(0.5) ? DmaDirection.FromDevice : DmaDirection.ToDevice, Queue = queue, Slot = slot, Bytes = size };
         var chunks = new List<(PhysAddr, uint)>();
         ulong left = size + offset;

@@ -18,7 +18,7 @@ public static class WorkloadBoot
         WorkloadPolicy.Strict => new MachineOptions { Seed = seed, Policy = IommuPolicy.Strict },
         WorkloadPolicy.Lazy => new MachineOptions { Seed = seed, Policy = IommuPolicy.Lazy },
         WorkloadPolicy.Passthrough => new MachineOptions { Seed = seed, Policy = IommuPolicy.Passthrough },
-        WorkloadPolicy.SwiotlbForce => new MachineOptions { Seed = seed, SwiotlbForce = true },
+        WorkloadPolicy.SwiotlbForce => new MachineOptions { Seed = seed, Policy = IommuPolicy.Passthrough, SwiotlbForce = true },
         WorkloadPolicy.Platform => new MachineOptions { Seed = seed },
         _ => throw new ArgumentException($"unknown policy '{policy}': expected one of {string.Join(", ", WorkloadPolicy.All)}", nameof(policy)),
     };

@@ -64,6 +64,21 @@ public class IommuWorkloadTests
     }
 
     [Fact]
+    public void SwiotlbForceBouncesEveryStreamingByteAndCapsNvmeIoAtTheSwiotlbMaxMapping()
+    {
+        var ctx = WorkloadBoot.Boot(Arm64Ref, "swiotlb-force", 2);
+        var nic = NicRingsWorkload.Run(ctx, 2, packets: 256);
+        Assert.Equal(0, M(nic, "transfer-errors"));
+        Assert.Equal(0, M(nic, "map-failures"));
+        Assert.True(M(nic, "bounce-bytes") >= M(nic, "bytes-moved"));
+        Assert.Equal(0, M(nic, "iotlb-lookups"));
+        var nvme = NvmeQueueWorkload.Run(WorkloadBoot.Boot(Arm64Ref, "swiotlb-force", 2), 2, ios: 16);
+        // swiotlb_max_mapping_size(): IO_TLB_SEGSIZE (128) slots of 2 KiB less the min_align_mask rounded up (4 KiB)
+        Assert.Equal(256 * 1024 - 4096, M(nvme, "max-io-size"));
+        Assert.Equal(0, M(nvme, "map-failures"));
+    }
+
+    [Fact]
     public void NvmeKeepsTheOffsetWithinTheControllerPage()
     {
         var r = Run(NvmeQueueWorkload.Name, "strict");

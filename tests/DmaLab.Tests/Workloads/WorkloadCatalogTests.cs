@@ -53,6 +53,9 @@ public class WorkloadCatalogTests
         Assert.Equal(0, c.Value("passthrough", "iotlb-lookups"));
         Assert.Equal(1, c.Value("passthrough", "exposure-full-memory"));
         Assert.Contains(c.Metrics, m => m.Name == "throughput" && m.Unit == "GB/s");
+        // IOMMU off and swiotlb=force: dma_alloc_* memory never bounces, only streaming mappings do
+        Assert.Equal(0, c.Value("swiotlb-force", "bounce-bytes"));
+        Assert.Equal(1, c.Value("swiotlb-force", "exposure-full-memory"));
         Assert.Throws<ArgumentException>(() => PolicyComparison.Run(PlatformLoader.LoadBuiltIn("arm64-ref"), "camera-isp", ["sloppy"], 9));
     }
 }
