@@ -73,10 +73,9 @@ public static class DrmCompositeWorkload
                 if (dom is null) { r.Notes.Add($"{e2d.Name}: no UNMANAGED domain for process {p} (driver refused or out of contexts)"); break; }
                 // the driver finalises a domain (context bank, page-table format, pgsize_bitmap) at its first attach:
                 // the process's first context switch happens before its buffers are mapped
-                var setup = new Process { Domain = dom, Iovad = null! };
-                if (!Switch(core, groups, procs.Count > 0 ? procs[^1] : null, setup))
+                if (!Switch(core, groups, procs.Count > 0 ? procs[^1].Domain : null, dom))
                 {
-                    Switch(core, groups, setup, null);
+                    Switch(core, groups, dom, null);
                     core.DomainFree(dom);
                     r.Notes.Add($"process {p}: attaching the engines to its domain failed");
                     break;
@@ -102,7 +101,7 @@ public static class DrmCompositeWorkload
                     ctx.Memory.Memory.Fill(phys, size, (byte)(0x10 * (p + 1) + b));
                 }
             }
-            if (procs.Count > 0) Switch(core, groups, procs[^1], null);
+            if (procs.Count > 0) Switch(core, groups, procs[^1].Domain, null);
             procs.RemoveAll(p => p.Bos.Count == 0 && Free(core, p));
             if (procs.Count < 2) return Skip(r, "fewer than two process domains with buffers: no isolation to show");
 
@@ -118,7 +117,7 @@ public static class DrmCompositeWorkload
                 var next = procs[current is null ? 0 : (procs.IndexOf(current) + 1 + (int)rng.Next((ulong)procs.Count - 1)) % procs.Count];
                 invBefore = Invalidations(core);
                 ulong t0 = ctx.Clock.NowNs;
-                if (!Switch(core, groups, current, next)) attachFailures++;
+                if (!Switch(core, groups, current?.Domain, next.Domain)) attachFailures++;
                 switchNs += ctx.Clock.NowNs - t0;
                 switchInvalidations += Invalidations(core) - invBefore;
                 switches++;
@@ -149,7 +148,7 @@ public static class DrmCompositeWorkload
                 var me = procs[p];
                 var victim = procs[(p + 1) % procs.Count];
                 if (victim.Bos.Count == 0) continue;
-                Switch(core, groups, current, me);
+                Switch(core, groups, current?.Domain, me.Domain);
                 current = me;
                 var target = victim.Bos[0];
                 var rd = eng2d.Read(new Dma.DmaAddr(target.Iova), probeBuf);
@@ -166,7 +165,7 @@ public static class DrmCompositeWorkload
                 if (check.AsSpan().IndexOf((byte)0xee) >= 0) r.Findings.Add(new Finding("isolation-breach", e3d.Name, target.Iova,
                     $"process {p}'s 3D job wrote process {(p + 1) % procs.Count}'s buffer at IOVA 0x{target.Iova:x}"));
             }
-            Switch(core, groups, current, null);
+            Switch(core, groups, current?.Domain, null);
 
             before.Finish(r, ctx, [e2d, e3d], bytes);
             exposure.Report(r);
@@ -207,13 +206,13 @@ public static class DrmCompositeWorkload
     }
 
     /// <summary>Context switch: both engines leave the previous process's domain and join the next one's.</summary>
-    static bool Switch(IommuCore core, List<IommuGroup> groups, Process? from, Process? to)
+    static bool Switch(IommuCore core, List<IommuGroup> groups, IommuDomain? from, IommuDomain? to)
     {
         bool ok = true;
         foreach (var g in groups)
         {
-            if (from is not null && g.Domain == from.Domain) core.DetachGroup(from.Domain, g);
-            if (to is not null && core.AttachGroup(to.Domain, g) != 0) ok = false;
+            if (from is not null && g.Domain == from) core.DetachGroup(from, g);
+            if (to is not null && core.AttachGroup(to, g) != 0) ok = false;
         }
         return ok;
     }

@@ -82,8 +82,8 @@ public static class NvmeQueueWorkload
                     io.Sg.MappedNents = io.Mapped;
                     ulong granule = ctx.GranuleOf(dev);
                     for (int i = 0; i < io.Nents; i++) exposure.OnMap(io.Sg[i].Phys.Value, io.Sg[i].Length, granule);
-                    for (int i = 0; i < io.Mapped; i++)
-                        if (((io.Sg[i].DmaAddress.Value ^ io.Sg[i].Phys.Value) & dev.MinAlignMask) != 0 && i == 0) alignViolations++;
+                    // the first PRP keeps the buffer's offset within the controller page (min_align_mask)
+                    if (((io.Sg[0].DmaAddress.Value ^ io.Sg[0].Phys.Value) & dev.MinAlignMask) != 0) alignViolations++;
                     dmaSegments += io.Mapped;
                     BitConverter.TryWriteBytes(sqe, (ulong)submitted);
                     api.CpuWrite(dev, sq[q].Cpu + (ulong)slot * 64, sqe);
