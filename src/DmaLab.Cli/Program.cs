@@ -10,7 +10,9 @@ public static class Program
     {
         var root = new RootCommand("DmaLab executes the Linux DMA-mapping and IOMMU framework as a deterministic, byte-accurate model of a machine.")
         {
+            RunCommand.Create(),
             ReplayCommand.Create(),
+            CompareCommand.Create(),
             BenchCommand.Create(),
             PlatformCommand.Create(),
         };

@@ -17,7 +17,7 @@ public static class Units
 
     public static string Number(double v, string unit) => unit switch
     {
-        "bytes" => Bytes((ulong)Math.Max(0, v)),
+        "bytes" or "B" => Bytes((ulong)Math.Max(0, v)),
         "%" => v.ToString("0.0", CultureInfo.InvariantCulture) + " %",
         _ when Math.Abs(v - Math.Round(v)) < 1e-9 && Math.Abs(v) < 1e15 => ((long)Math.Round(v)).ToString("N0", CultureInfo.InvariantCulture) + (unit is "count" or "" ? "" : " " + unit),
         _ => v.ToString("0.###", CultureInfo.InvariantCulture) + (unit is "count" or "" ? "" : " " + unit),

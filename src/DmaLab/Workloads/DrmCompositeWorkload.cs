@@ -5,7 +5,6 @@ using DmaLab.Iommu.PageTables;
 using DmaLab.Iova;
 using DmaLab.Mm;
 using DmaLab.Sim;
-using Errno = DmaLab.Iommu.Errno;
 
 namespace DmaLab.Workloads;
 

@@ -6,7 +6,6 @@ using DmaLab.Mm;
 using DmaLab.Platform;
 using DmaLab.Sim;
 using DmaLab.Tests.Iommu;
-using Errno = DmaLab.Iommu.Errno;
 
 namespace DmaLab.Tests.Devices;
 

@@ -1,0 +1,59 @@
+using System.Text.Json;
+
+namespace DmaLab.Tests.Cli;
+
+public class RunCliTests
+{
+    [Fact]
+    public void RunWritesReportsAndIsDeterministic()
+    {
+        string a = CliRunner.TempDir(), b = CliRunner.TempDir();
+        var r1 = CliRunner.RunIn(a, "run", "--workload", "nic-rings", "camera-noncoherent", "--seed", "7");
+        var r2 = CliRunner.RunIn(b, "run", "--workload", "nic-rings", "camera-noncoherent", "--seed", "7");
+        Assert.Equal(0, r1.ExitCode);
+        string j1 = File.ReadAllText(Path.Combine(a, "dmalab-out", "report.json"));
+        Assert.Equal(j1, File.ReadAllText(Path.Combine(b, "dmalab-out", "report.json")));
+        var doc = JsonDocument.Parse(j1).RootElement;
+        Assert.Equal("arm64-ref", doc.GetProperty("platform").GetString());
+        var runs = doc.GetProperty("workloads").EnumerateArray().ToList();
+        Assert.Equal(["strict", "lazy", "passthrough"], runs.Where(w => w.GetProperty("name").GetString() == "nic-rings").Select(w => w.GetProperty("variant").GetString()));
+        // The buggy camera variant skips dma_sync_single_for_cpu and must be flagged; the correct one must not.
+        var cams = runs.Where(w => w.GetProperty("name").GetString() == "camera-noncoherent").ToList();
+        Assert.Contains(cams, w => w.GetProperty("findings").GetArrayLength() > 0);
+        Assert.Contains(cams, w => w.GetProperty("findings").GetArrayLength() == 0);
+        Assert.True(doc.GetProperty("devices").GetArrayLength() >= 7);
+        string html = File.ReadAllText(Path.Combine(a, "dmalab-out", "report.html"));
+        Assert.StartsWith("<!DOCTYPE html>", html);
+        Assert.DoesNotContain("<script", html);
+        Assert.Contains("nic-rings", html);
+    }
+
+    [Fact]
+    public void RunOnAnImportedDeviceTreeCompletes()
+    {
+        string d = CliRunner.TempDir();
+        var r = CliRunner.RunIn(d, "run", "--platform", CliRunner.DataPath("dtb", "armhf_omap4-panda.dtb"), "--workload", "zone-pressure", "dma-bounce-32bit", "--json");
+        Assert.Equal(0, r.ExitCode);
+        var doc = JsonDocument.Parse(r.Stdout).RootElement;
+        Assert.Contains(doc.GetProperty("devices").EnumerateArray(), x => x.GetProperty("device").GetString() == "55020000.ipu");
+    }
+
+    [Fact]
+    public void UnknownWorkloadIsUsageError()
+    {
+        var r = CliRunner.Run("run", "--workload", "nope");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("unknown workload 'nope'", r.Stderr);
+    }
+
+    [Fact]
+    public void CompareGivesOneColumnPerPolicy()
+    {
+        var r = CliRunner.Run("compare", "--workload", "nic-rings", "--policy", "strict,lazy", "--json");
+        Assert.Equal(0, r.ExitCode);
+        var doc = JsonDocument.Parse(r.Stdout).RootElement;
+        Assert.Equal(["strict", "lazy"], doc.GetProperty("policies").EnumerateArray().Select(p => p.GetString()));
+        var inv = doc.GetProperty("metrics").EnumerateArray().Single(m => m.GetProperty("name").GetString() == "iotlb-invalidations").GetProperty("values");
+        Assert.True(inv[0].GetDouble() > inv[1].GetDouble());
+    }
+}
