@@ -47,58 +47,14 @@ public class TraceGoldenTests
                 r.Mismatches.Add($"line {e.Line} {e.Name} {e.Device} size={e.Size}: kernel 0x{kernel:x}, model 0x{ours:x}");
         }
 
-        var events = TraceSample.Events(trace);
-        // A map allocates its IOVA (irqs off) before its iommu:map lines and its dma:* event, and an interrupt of a
-        // higher level (softirq over task, hardirq over either) that hit the same task may be traced in between.
-        // The allocation is replayed before such interrupt events (those carrying the task's pid, right after the
-        // task's previous event at the map's own level) unless one of them unmapped the very IOVA range the call
-        // received (a live IOVA cannot be handed out, so that free came first) or the window maps memory itself
-        // (a softirq batch such as a NAPI refill that ran to completion before the call started).
-        var allocHere = new List<int>[events.Count];
-        var moved = new bool[events.Count];
-        for (int i = 0; i < events.Count; i++)
+        // Calls in the order they really allocated their IOVAs, and the owner of each MSI doorbell map (TraceSchedule).
+        var order = TraceSchedule.Order(TraceSample.Events(trace), msiDoorbell, out int reordered);
+        r.Reordered = reordered;
+        foreach (var (e, msiOwner) in order)
         {
-            var e = events[i];
-            if (e.Name is not ("dma_map_page" or "dma_map_sg" or "dma_alloc")) continue;
-            int k = i - 1;
-            while (k >= 0 && events[k].Pid == e.Pid
-                && (events[k].Level > e.Level || (events[k].Level == e.Level && events[k].Name == "map"))) k--;
-            (ulong lo, ulong hi) = e.Name == "dma_map_sg"
-                ? (e.DmaAddrs[0] & ~0xfffUL, e.DmaAddrs[^1] + e.Sizes[^1])
-                : (e.DmaAddr & ~0xfffUL, e.DmaAddr + Math.Max(e.Size, 1));
-            bool interrupted = false, freesOurs = false;
-            for (int j = k + 1; j < i; j++)
-            {
-                if (events[j].Level <= e.Level) continue;
-                interrupted = true;
-                // An interrupt window that itself maps (a NAPI refill batch) ran before this call began.
-                if (events[j].Name is "map" or "dma_map_page" or "dma_map_sg" or "dma_alloc") freesOurs = true;
-                if (events[j].Name == "unmap" && events[j].Iova < hi && events[j].Iova + events[j].Size > lo) freesOurs = true;
-            }
-            if (!interrupted || freesOurs) continue;
-            (allocHere[k + 1] ??= new()).Add(i);
-            moved[i] = true;
-            r.Reordered++;
-        }
-        // The doorbell map has no dma:* event and no device: it belongs to the device of the next DMA-API call made
-        // by the same task (virtio probing), or else to the device whose domain was attached last (e1000e probing).
-        var msiOwner = new string?[events.Count];
-        for (int i = 0; i < events.Count; i++)
-        {
-            if (msiDoorbell == 0 || events[i].Name != "map" || events[i].Phys != (msiDoorbell & ~0xfffUL)) continue;
-            for (int j = i + 1; j < events.Count && msiOwner[i] == null; j++)
-                if (events[j].Pid == events[i].Pid && events[j].Name.StartsWith("dma_", StringComparison.Ordinal)
-                    && events[j].Device.StartsWith("0000:", StringComparison.Ordinal))
-                    msiOwner[i] = events[j].Device;
-                else if (events[j].Pid == events[i].Pid && events[j].Name == "map" && events[j].Phys == events[i].Phys)
-                    break;
-        }
-        for (int p = 0; p < events.Count; p++)
-        {
-            if (allocHere[p] != null) foreach (int i in allocHere[p]) Handle(events[i]);
-            if (!moved[p]) Handle(events[p], msiOwner[p]);
-            if (events[p].Device.Length > 0 && r.Domains.TryGetValue(events[p].Device, out var d0) && d0.Iovad.Validate() is string bad)
-                Assert.Fail($"after line {events[p].Line} ({events[p].Name}): {bad}\n" + string.Join("\n", r.Mismatches));
+            Handle(e, msiOwner);
+            if (e.Device.Length > 0 && r.Domains.TryGetValue(e.Device, out var d0) && d0.Iovad.Validate() is string bad)
+                Assert.Fail($"after line {e.Line} ({e.Name}): {bad}\n" + string.Join("\n", r.Mismatches));
         }
         foreach (var d in r.Domains.Values) Assert.Null(d.Iovad.Validate());
         return r;

@@ -1,14 +1,21 @@
 namespace DmaLab.Tests.DmaIommu;
 
 /// <summary>
-/// The order in which the traced DMA-API calls really allocated their IOVAs (same rule as TraceGoldenTests: a map
-/// allocates before an interrupt of a higher level that hit the same task and was traced in between, unless that
-/// window unmapped the very range or mapped memory itself), and the owner of each MSI doorbell iommu:map.
+/// The order in which the traced DMA-API calls really allocated their IOVAs, and the owner of each MSI doorbell
+/// iommu:map. A map allocates its IOVA (irqs off) before its iommu:map lines and its dma:* event, and an interrupt of
+/// a higher level (softirq over task, hardirq over either) that hit the same task may be traced in between: the
+/// allocation goes before such interrupt events unless one of them unmapped the very IOVA range the call received (a
+/// live IOVA cannot be handed out) or the window maps memory itself (a NAPI refill batch that ran before the call).
+/// The doorbell map has no dma:* event: it belongs to the device of the same task's next DMA-API call, else to the
+/// device attached last (the caller's fallback).
 /// </summary>
 internal static class TraceSchedule
 {
-    public static List<(TraceEvent Event, string? MsiOwner)> Order(List<TraceEvent> events, ulong msiDoorbell)
+    public static List<(TraceEvent Event, string? MsiOwner)> Order(List<TraceEvent> events, ulong msiDoorbell) => Order(events, msiDoorbell, out _);
+
+    public static List<(TraceEvent Event, string? MsiOwner)> Order(List<TraceEvent> events, ulong msiDoorbell, out int reordered)
     {
+        reordered = 0;
         var allocHere = new List<int>[events.Count];
         var moved = new bool[events.Count];
         for (int i = 0; i < events.Count; i++)
@@ -32,6 +39,7 @@ internal static class TraceSchedule
             if (!interrupted || blocked) continue;
             (allocHere[k + 1] ??= new()).Add(i);
             moved[i] = true;
+            reordered++;
         }
         var msiOwner = new string?[events.Count];
         for (int i = 0; i < events.Count; i++)
