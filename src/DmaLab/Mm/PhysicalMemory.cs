@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace DmaLab.Mm;
 
@@ -20,6 +22,9 @@ public sealed class PhysicalMemory
     readonly MemRange[] _ranges;
     readonly byte[]?[]?[] _dir;
     long _populatedPages;
+    /// <summary>Index of the DRAM range that satisfied the last <see cref="IsDram"/>: accesses cluster (page tables,
+    /// queues, bounce buffers), so the range loop is skipped almost always. An int so concurrent readers never tear it.</summary>
+    int _hotRange;
 
     public PhysicalMemory(IEnumerable<MemRange> dram)
     {
@@ -49,8 +54,21 @@ public sealed class PhysicalMemory
     public bool IsDram(PhysAddr addr, ulong len = 1)
     {
         var ranges = _ranges;
+        int hot = _hotRange;
+        if ((uint)hot < (uint)ranges.Length && ranges[hot].Contains(addr, len)) return true;
+        return IsDramSlow(addr, len);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    bool IsDramSlow(PhysAddr addr, ulong len)
+    {
+        var ranges = _ranges;
         for (int i = 0; i < ranges.Length; i++)
-            if (ranges[i].Contains(addr, len)) return true;
+        {
+            if (!ranges[i].Contains(addr, len)) continue;
+            _hotRange = i;
+            return true;
+        }
         return false;
     }
 
@@ -106,6 +124,11 @@ public sealed class PhysicalMemory
     {
         if (!IsDram(src, len) || !IsDram(dst, len)) return MemAccess.BusError;
         if (len == 0 || dst == src) return MemAccess.Ok;
+        if (src.Value >= dst.Value + len || dst.Value >= src.Value + len)
+        {
+            CopyPieces(dst.Value, src.Value, len);
+            return MemAccess.Ok;
+        }
         Span<byte> bounce = stackalloc byte[PageSize];
         bool backwards = dst > src && dst.Value < src.Value + len;
         ulong done = 0;
@@ -118,6 +141,24 @@ public sealed class PhysicalMemory
             done += (ulong)n;
         }
         return MemAccess.Ok;
+    }
+
+    /// <summary>Non-overlapping copy with the effect of a <see cref="Read"/> then <see cref="Write"/>: the destination
+    /// is populated even when the source page was never written (it receives zeros).</summary>
+    void CopyPieces(ulong d, ulong s, ulong len)
+    {
+        ulong end = s + len;
+        while (s < end)
+        {
+            int so = (int)(s & (PageSize - 1)), dof = (int)(d & (PageSize - 1));
+            int n = (int)Math.Min((ulong)(PageSize - Math.Max(so, dof)), end - s);
+            var sp = PageOrNull(s >> PageShift);
+            var dp = Page(d >> PageShift).AsSpan(dof, n);
+            if (sp is not null) sp.AsSpan(so, n).CopyTo(dp);
+            else dp.Clear();
+            s += (ulong)n;
+            d += (ulong)n;
+        }
     }
 
     /// <summary>
@@ -149,7 +190,7 @@ public sealed class PhysicalMemory
     {
         if ((addr.Value & 7) != 0 || !IsDram(addr, 8)) { value = 0; return false; }
         var page = PageOrNull(addr.Value >> PageShift);
-        value = page is null ? 0 : BinaryPrimitives.ReadUInt64LittleEndian(page.AsSpan((int)(addr.Value & (PageSize - 1))));
+        value = page is null ? 0 : LoadU64(page, addr.Value);
         return true;
     }
 
@@ -157,7 +198,7 @@ public sealed class PhysicalMemory
     public bool TryWriteU64(PhysAddr addr, ulong value)
     {
         if ((addr.Value & 7) != 0 || !IsDram(addr, 8)) return false;
-        BinaryPrimitives.WriteUInt64LittleEndian(Page(addr.Value >> PageShift).AsSpan((int)(addr.Value & (PageSize - 1))), value);
+        StoreU64(Page(addr.Value >> PageShift), addr.Value, value);
         return true;
     }
 
@@ -166,7 +207,7 @@ public sealed class PhysicalMemory
     {
         if ((addr.Value & 3) != 0 || !IsDram(addr, 4)) { value = 0; return false; }
         var page = PageOrNull(addr.Value >> PageShift);
-        value = page is null ? 0 : BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan((int)(addr.Value & (PageSize - 1))));
+        value = page is null ? 0 : LoadU32(page, addr.Value);
         return true;
     }
 
@@ -174,9 +215,40 @@ public sealed class PhysicalMemory
     public bool TryWriteU32(PhysAddr addr, uint value)
     {
         if ((addr.Value & 3) != 0 || !IsDram(addr, 4)) return false;
-        BinaryPrimitives.WriteUInt32LittleEndian(Page(addr.Value >> PageShift).AsSpan((int)(addr.Value & (PageSize - 1))), value);
+        StoreU32(Page(addr.Value >> PageShift), addr.Value, value);
         return true;
     }
+
+    // Word accessors for naturally aligned words: the callers have checked alignment, so the word lies inside the
+    // 4 KiB page array and needs no span or bounds check (the span path cost a third of a descriptor access).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ref byte WordRef(byte[] page, ulong addr)
+    {
+        Debug.Assert(page.Length == PageSize);
+        return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(page), (nint)(addr & (PageSize - 1)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ulong LoadU64(byte[] page, ulong addr)
+    {
+        ulong v = Unsafe.As<byte, ulong>(ref WordRef(page, addr));
+        return BitConverter.IsLittleEndian ? v : BinaryPrimitives.ReverseEndianness(v);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static uint LoadU32(byte[] page, ulong addr)
+    {
+        uint v = Unsafe.As<byte, uint>(ref WordRef(page, addr));
+        return BitConverter.IsLittleEndian ? v : BinaryPrimitives.ReverseEndianness(v);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreU64(byte[] page, ulong addr, ulong value)
+        => Unsafe.As<byte, ulong>(ref WordRef(page, addr)) = BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreU32(byte[] page, ulong addr, uint value)
+        => Unsafe.As<byte, uint>(ref WordRef(page, addr)) = BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value);
 
     /// <summary>Releases the host memory of whole pages in the range (they read as zero again), e.g. on free.</summary>
     public void Discard(PhysAddr addr, ulong len)
@@ -193,17 +265,20 @@ public sealed class PhysicalMemory
         }
     }
 
+    // Only called for DRAM pfns (below 2^(MaxPhysBits-PageShift), checked by the constructor), so the directory
+    // index is in range and the chunk index is masked to the chunk's length: no bounds checks needed.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    byte[]? PageOrNull(ulong pfn) => _dir[pfn >> ChunkShift]?[pfn & (ChunkPages - 1)];
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    byte[] Page(ulong pfn)
+    byte[]? PageOrNull(ulong pfn)
     {
-        var chunk = _dir[pfn >> ChunkShift];
-        var page = chunk?[pfn & (ChunkPages - 1)];
-        return page ?? Populate(pfn);
+        Debug.Assert(pfn >> ChunkShift < (ulong)_dir.Length);
+        var chunk = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_dir), (nint)(pfn >> ChunkShift));
+        return chunk is null ? null : Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(chunk), (nint)(pfn & (ChunkPages - 1)));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    byte[] Page(ulong pfn) => PageOrNull(pfn) ?? Populate(pfn);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
     byte[] Populate(ulong pfn)
     {
         ref var chunk = ref _dir[pfn >> ChunkShift];
@@ -212,3 +287,4 @@ public sealed class PhysicalMemory
         return chunk[pfn & (ChunkPages - 1)] = new byte[PageSize];
     }
 }
+
