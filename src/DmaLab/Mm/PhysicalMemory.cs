@@ -9,6 +9,7 @@ namespace DmaLab.Mm;
 /// Sparse simulated DRAM holding real bytes. The platform declares the DRAM ranges; everything else in the
 /// (up to 1 TiB) physical address space is a hole. A 4 KiB page costs host memory only once it is written;
 /// unwritten DRAM reads as zero. Accesses outside DRAM return <see cref="MemAccess.BusError"/>.
+/// Like the rest of a simulated machine, an instance is driven from one thread at a time.
 /// </summary>
 public sealed class PhysicalMemory
 {
@@ -25,6 +26,17 @@ public sealed class PhysicalMemory
     /// <summary>Index of the DRAM range that satisfied the last <see cref="IsDram"/>: accesses cluster (page tables,
     /// queues, bounce buffers), so the range loop is skipped almost always. An int so concurrent readers never tear it.</summary>
     int _hotRange;
+    /// <summary>Direct-mapped cache of populated pages for the word accessors, indexed by pfn: descriptor walks touch
+    /// a handful of table pages over and over, and a hit skips the range check and the two-level directory. An
+    /// entry is dropped when <see cref="Discard"/> releases its page (the only way a page array is replaced).</summary>
+    readonly WordPage[] _wordPages = new WordPage[WordCacheSize];
+    const int WordCacheSize = 64;
+
+    struct WordPage
+    {
+        public ulong PfnPlusOne;     // 0 = empty (pfn 0 is a valid page)
+        public byte[]? Page;
+    }
 
     public PhysicalMemory(IEnumerable<MemRange> dram)
     {
@@ -188,8 +200,16 @@ public sealed class PhysicalMemory
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryReadU64(PhysAddr addr, out ulong value)
     {
+        ulong a = addr.Value;
+        ref var hit = ref CachedPage(a >> PageShift);
+        if (hit.PfnPlusOne == (a >> PageShift) + 1 && (a & 7) == 0) { value = LoadU64(hit.Page!, a); return true; }
+        return TryReadU64Slow(addr, out value);
+    }
+
+    bool TryReadU64Slow(PhysAddr addr, out ulong value)
+    {
         if ((addr.Value & 7) != 0 || !IsDram(addr, 8)) { value = 0; return false; }
-        var page = PageOrNull(addr.Value >> PageShift);
+        var page = CachePage(addr.Value >> PageShift, PageOrNull(addr.Value >> PageShift));
         value = page is null ? 0 : LoadU64(page, addr.Value);
         return true;
     }
@@ -197,16 +217,32 @@ public sealed class PhysicalMemory
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWriteU64(PhysAddr addr, ulong value)
     {
+        ulong a = addr.Value;
+        ref var hit = ref CachedPage(a >> PageShift);
+        if (hit.PfnPlusOne == (a >> PageShift) + 1 && (a & 7) == 0) { StoreU64(hit.Page!, a, value); return true; }
+        return TryWriteU64Slow(addr, value);
+    }
+
+    bool TryWriteU64Slow(PhysAddr addr, ulong value)
+    {
         if ((addr.Value & 7) != 0 || !IsDram(addr, 8)) return false;
-        StoreU64(Page(addr.Value >> PageShift), addr.Value, value);
+        StoreU64(CachePage(addr.Value >> PageShift, Page(addr.Value >> PageShift))!, addr.Value, value);
         return true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryReadU32(PhysAddr addr, out uint value)
     {
+        ulong a = addr.Value;
+        ref var hit = ref CachedPage(a >> PageShift);
+        if (hit.PfnPlusOne == (a >> PageShift) + 1 && (a & 3) == 0) { value = LoadU32(hit.Page!, a); return true; }
+        return TryReadU32Slow(addr, out value);
+    }
+
+    bool TryReadU32Slow(PhysAddr addr, out uint value)
+    {
         if ((addr.Value & 3) != 0 || !IsDram(addr, 4)) { value = 0; return false; }
-        var page = PageOrNull(addr.Value >> PageShift);
+        var page = CachePage(addr.Value >> PageShift, PageOrNull(addr.Value >> PageShift));
         value = page is null ? 0 : LoadU32(page, addr.Value);
         return true;
     }
@@ -214,9 +250,33 @@ public sealed class PhysicalMemory
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWriteU32(PhysAddr addr, uint value)
     {
+        ulong a = addr.Value;
+        ref var hit = ref CachedPage(a >> PageShift);
+        if (hit.PfnPlusOne == (a >> PageShift) + 1 && (a & 3) == 0) { StoreU32(hit.Page!, a, value); return true; }
+        return TryWriteU32Slow(addr, value);
+    }
+
+    bool TryWriteU32Slow(PhysAddr addr, uint value)
+    {
         if ((addr.Value & 3) != 0 || !IsDram(addr, 4)) return false;
-        StoreU32(Page(addr.Value >> PageShift), addr.Value, value);
+        StoreU32(CachePage(addr.Value >> PageShift, Page(addr.Value >> PageShift))!, addr.Value, value);
         return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    ref WordPage CachedPage(ulong pfn)
+        => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wordPages), (nint)(pfn & (WordCacheSize - 1)));
+
+    /// <summary>Remembers a populated DRAM page for the word accessors (unwritten pages stay out: they read as zero).</summary>
+    byte[]? CachePage(ulong pfn, byte[]? page)
+    {
+        if (page is not null)
+        {
+            ref var e = ref CachedPage(pfn);
+            e.Page = page;
+            e.PfnPlusOne = pfn + 1;
+        }
+        return page;
     }
 
     // Word accessors for naturally aligned words: the callers have checked alignment, so the word lies inside the
@@ -261,6 +321,8 @@ public sealed class PhysicalMemory
             ref var slot = ref chunk[pfn & (ChunkPages - 1)];
             if (slot is null) continue;
             slot = null;
+            ref var cached = ref CachedPage(pfn);
+            if (cached.PfnPlusOne == pfn + 1) cached = default;
             _populatedPages--;
         }
     }
