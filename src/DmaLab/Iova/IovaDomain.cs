@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DmaLab.Sim;
 
 namespace DmaLab.Iova;
@@ -330,12 +331,25 @@ public sealed class IovaDomain
     /// Runs the delayed depot work items whose virtual due time has passed, earliest first, each exactly at its due
     /// time (so a rescheduled item runs again if that is also past). Every public operation calls this first.
     /// </summary>
-    public void RunDueWork() => RunDueWorkUntil(_clock.NowNs);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void RunDueWork()
+    {
+        // Nearly always nothing is due: keep that test inline on the alloc/free fast paths.
+        ulong now = _clock.NowNs;
+        if (_nextWorkDueNs > now) return;
+        RunDueWorkSlow(now);
+    }
 
     /// <summary>Runs the depot work items due at or before <paramref name="now"/> (see <see cref="RunDueWork"/>).</summary>
     public void RunDueWorkUntil(ulong now)
     {
         if (_nextWorkDueNs > now) return;
+        RunDueWorkSlow(now);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    void RunDueWorkSlow(ulong now)
+    {
         while (true)
         {
             int pick = -1;

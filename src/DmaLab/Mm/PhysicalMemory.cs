@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace DmaLab.Mm;
 
@@ -7,6 +9,7 @@ namespace DmaLab.Mm;
 /// Sparse simulated DRAM holding real bytes. The platform declares the DRAM ranges; everything else in the
 /// (up to 1 TiB) physical address space is a hole. A 4 KiB page costs host memory only once it is written;
 /// unwritten DRAM reads as zero. Accesses outside DRAM return <see cref="MemAccess.BusError"/>.
+/// Like the rest of a simulated machine, an instance is driven from one thread at a time.
 /// </summary>
 public sealed class PhysicalMemory
 {
@@ -20,6 +23,20 @@ public sealed class PhysicalMemory
     readonly MemRange[] _ranges;
     readonly byte[]?[]?[] _dir;
     long _populatedPages;
+    /// <summary>Index of the DRAM range that satisfied the last <see cref="IsDram"/>: accesses cluster (page tables,
+    /// queues, bounce buffers), so the range loop is skipped almost always. An int so concurrent readers never tear it.</summary>
+    int _hotRange;
+    /// <summary>Direct-mapped cache of populated pages for the word accessors, indexed by pfn: descriptor walks touch
+    /// a handful of table pages over and over, and a hit skips the range check and the two-level directory. An
+    /// entry is dropped when <see cref="Discard"/> releases its page (the only way a page array is replaced).</summary>
+    readonly WordPage[] _wordPages = new WordPage[WordCacheSize];
+    const int WordCacheSize = 64;
+
+    struct WordPage
+    {
+        public ulong PfnPlusOne;     // 0 = empty (pfn 0 is a valid page)
+        public byte[]? Page;
+    }
 
     public PhysicalMemory(IEnumerable<MemRange> dram)
     {
@@ -49,8 +66,21 @@ public sealed class PhysicalMemory
     public bool IsDram(PhysAddr addr, ulong len = 1)
     {
         var ranges = _ranges;
+        int hot = _hotRange;
+        if ((uint)hot < (uint)ranges.Length && ranges[hot].Contains(addr, len)) return true;
+        return IsDramSlow(addr, len);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    bool IsDramSlow(PhysAddr addr, ulong len)
+    {
+        var ranges = _ranges;
         for (int i = 0; i < ranges.Length; i++)
-            if (ranges[i].Contains(addr, len)) return true;
+        {
+            if (!ranges[i].Contains(addr, len)) continue;
+            _hotRange = i;
+            return true;
+        }
         return false;
     }
 
@@ -106,6 +136,11 @@ public sealed class PhysicalMemory
     {
         if (!IsDram(src, len) || !IsDram(dst, len)) return MemAccess.BusError;
         if (len == 0 || dst == src) return MemAccess.Ok;
+        if (src.Value >= dst.Value + len || dst.Value >= src.Value + len)
+        {
+            CopyPieces(dst.Value, src.Value, len);
+            return MemAccess.Ok;
+        }
         Span<byte> bounce = stackalloc byte[PageSize];
         bool backwards = dst > src && dst.Value < src.Value + len;
         ulong done = 0;
@@ -118,6 +153,24 @@ public sealed class PhysicalMemory
             done += (ulong)n;
         }
         return MemAccess.Ok;
+    }
+
+    /// <summary>Non-overlapping copy with the effect of a <see cref="Read"/> then <see cref="Write"/>: the destination
+    /// is populated even when the source page was never written (it receives zeros).</summary>
+    void CopyPieces(ulong d, ulong s, ulong len)
+    {
+        ulong end = s + len;
+        while (s < end)
+        {
+            int so = (int)(s & (PageSize - 1)), dof = (int)(d & (PageSize - 1));
+            int n = (int)Math.Min((ulong)(PageSize - Math.Max(so, dof)), end - s);
+            var sp = PageOrNull(s >> PageShift);
+            var dp = Page(d >> PageShift).AsSpan(dof, n);
+            if (sp is not null) sp.AsSpan(so, n).CopyTo(dp);
+            else dp.Clear();
+            s += (ulong)n;
+            d += (ulong)n;
+        }
     }
 
     /// <summary>
@@ -147,36 +200,115 @@ public sealed class PhysicalMemory
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryReadU64(PhysAddr addr, out ulong value)
     {
+        ulong a = addr.Value;
+        ref var hit = ref CachedPage(a >> PageShift);
+        if (hit.PfnPlusOne == (a >> PageShift) + 1 && (a & 7) == 0) { value = LoadU64(hit.Page!, a); return true; }
+        return TryReadU64Slow(addr, out value);
+    }
+
+    bool TryReadU64Slow(PhysAddr addr, out ulong value)
+    {
         if ((addr.Value & 7) != 0 || !IsDram(addr, 8)) { value = 0; return false; }
-        var page = PageOrNull(addr.Value >> PageShift);
-        value = page is null ? 0 : BinaryPrimitives.ReadUInt64LittleEndian(page.AsSpan((int)(addr.Value & (PageSize - 1))));
+        var page = CachePage(addr.Value >> PageShift, PageOrNull(addr.Value >> PageShift));
+        value = page is null ? 0 : LoadU64(page, addr.Value);
         return true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWriteU64(PhysAddr addr, ulong value)
     {
+        ulong a = addr.Value;
+        ref var hit = ref CachedPage(a >> PageShift);
+        if (hit.PfnPlusOne == (a >> PageShift) + 1 && (a & 7) == 0) { StoreU64(hit.Page!, a, value); return true; }
+        return TryWriteU64Slow(addr, value);
+    }
+
+    bool TryWriteU64Slow(PhysAddr addr, ulong value)
+    {
         if ((addr.Value & 7) != 0 || !IsDram(addr, 8)) return false;
-        BinaryPrimitives.WriteUInt64LittleEndian(Page(addr.Value >> PageShift).AsSpan((int)(addr.Value & (PageSize - 1))), value);
+        StoreU64(CachePage(addr.Value >> PageShift, Page(addr.Value >> PageShift))!, addr.Value, value);
         return true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryReadU32(PhysAddr addr, out uint value)
     {
+        ulong a = addr.Value;
+        ref var hit = ref CachedPage(a >> PageShift);
+        if (hit.PfnPlusOne == (a >> PageShift) + 1 && (a & 3) == 0) { value = LoadU32(hit.Page!, a); return true; }
+        return TryReadU32Slow(addr, out value);
+    }
+
+    bool TryReadU32Slow(PhysAddr addr, out uint value)
+    {
         if ((addr.Value & 3) != 0 || !IsDram(addr, 4)) { value = 0; return false; }
-        var page = PageOrNull(addr.Value >> PageShift);
-        value = page is null ? 0 : BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan((int)(addr.Value & (PageSize - 1))));
+        var page = CachePage(addr.Value >> PageShift, PageOrNull(addr.Value >> PageShift));
+        value = page is null ? 0 : LoadU32(page, addr.Value);
         return true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWriteU32(PhysAddr addr, uint value)
     {
+        ulong a = addr.Value;
+        ref var hit = ref CachedPage(a >> PageShift);
+        if (hit.PfnPlusOne == (a >> PageShift) + 1 && (a & 3) == 0) { StoreU32(hit.Page!, a, value); return true; }
+        return TryWriteU32Slow(addr, value);
+    }
+
+    bool TryWriteU32Slow(PhysAddr addr, uint value)
+    {
         if ((addr.Value & 3) != 0 || !IsDram(addr, 4)) return false;
-        BinaryPrimitives.WriteUInt32LittleEndian(Page(addr.Value >> PageShift).AsSpan((int)(addr.Value & (PageSize - 1))), value);
+        StoreU32(CachePage(addr.Value >> PageShift, Page(addr.Value >> PageShift))!, addr.Value, value);
         return true;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    ref WordPage CachedPage(ulong pfn)
+        => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_wordPages), (nint)(pfn & (WordCacheSize - 1)));
+
+    /// <summary>Remembers a populated DRAM page for the word accessors (unwritten pages stay out: they read as zero).</summary>
+    byte[]? CachePage(ulong pfn, byte[]? page)
+    {
+        if (page is not null)
+        {
+            ref var e = ref CachedPage(pfn);
+            e.Page = page;
+            e.PfnPlusOne = pfn + 1;
+        }
+        return page;
+    }
+
+    // Word accessors for naturally aligned words: the callers have checked alignment, so the word lies inside the
+    // 4 KiB page array and needs no span or bounds check (the span path cost a third of a descriptor access).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ref byte WordRef(byte[] page, ulong addr)
+    {
+        Debug.Assert(page.Length == PageSize);
+        return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(page), (nint)(addr & (PageSize - 1)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ulong LoadU64(byte[] page, ulong addr)
+    {
+        ulong v = Unsafe.As<byte, ulong>(ref WordRef(page, addr));
+        return BitConverter.IsLittleEndian ? v : BinaryPrimitives.ReverseEndianness(v);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static uint LoadU32(byte[] page, ulong addr)
+    {
+        uint v = Unsafe.As<byte, uint>(ref WordRef(page, addr));
+        return BitConverter.IsLittleEndian ? v : BinaryPrimitives.ReverseEndianness(v);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreU64(byte[] page, ulong addr, ulong value)
+        => Unsafe.As<byte, ulong>(ref WordRef(page, addr)) = BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreU32(byte[] page, ulong addr, uint value)
+        => Unsafe.As<byte, uint>(ref WordRef(page, addr)) = BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value);
 
     /// <summary>Releases the host memory of whole pages in the range (they read as zero again), e.g. on free.</summary>
     public void Discard(PhysAddr addr, ulong len)
@@ -189,21 +321,26 @@ public sealed class PhysicalMemory
             ref var slot = ref chunk[pfn & (ChunkPages - 1)];
             if (slot is null) continue;
             slot = null;
+            ref var cached = ref CachedPage(pfn);
+            if (cached.PfnPlusOne == pfn + 1) cached = default;
             _populatedPages--;
         }
     }
 
+    // Only called for DRAM pfns (below 2^(MaxPhysBits-PageShift), checked by the constructor), so the directory
+    // index is in range and the chunk index is masked to the chunk's length: no bounds checks needed.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    byte[]? PageOrNull(ulong pfn) => _dir[pfn >> ChunkShift]?[pfn & (ChunkPages - 1)];
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    byte[] Page(ulong pfn)
+    byte[]? PageOrNull(ulong pfn)
     {
-        var chunk = _dir[pfn >> ChunkShift];
-        var page = chunk?[pfn & (ChunkPages - 1)];
-        return page ?? Populate(pfn);
+        Debug.Assert(pfn >> ChunkShift < (ulong)_dir.Length);
+        var chunk = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_dir), (nint)(pfn >> ChunkShift));
+        return chunk is null ? null : Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(chunk), (nint)(pfn & (ChunkPages - 1)));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    byte[] Page(ulong pfn) => PageOrNull(pfn) ?? Populate(pfn);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
     byte[] Populate(ulong pfn)
     {
         ref var chunk = ref _dir[pfn >> ChunkShift];
@@ -212,3 +349,4 @@ public sealed class PhysicalMemory
         return chunk[pfn & (ChunkPages - 1)] = new byte[PageSize];
     }
 }
+

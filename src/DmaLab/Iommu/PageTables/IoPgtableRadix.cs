@@ -157,10 +157,18 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
         if ((prot & (IommuProt.Read | IommuProt.Write)) == 0 && TFormat.NoAccessResult <= 0) return TFormat.NoAccessResult;
 
         int leaf = _leafLevel[BitOperations.TrailingZeroCount(pgsize)];
+        // Pages after the first that fall in the same leaf table reuse it instead of walking down from the root
+        // again: a successful map only writes entries at the leaf level, so the descent would end at that table.
+        int tableSpanShift = leaf > 0 ? Fmt.Shift(leaf - 1) : 64;
+        ulong leafTable = 0, prevIova = 0;
+        bool first = true;
         for (; pgcount > 0; pgcount--)
         {
-            int rc = MapOne(iova, paddr, pgsize, leaf, prot);
+            bool sameTable = !first && (tableSpanShift >= 64 || ((iova ^ prevIova) >> tableSpanShift) == 0);
+            int rc = MapOne(iova, paddr, pgsize, leaf, prot, ref leafTable, sameTable);
             if (rc != 0) return rc;
+            first = false;
+            prevIova = iova;
             iova += pgsize;
             paddr += pgsize;
             mapped += pgsize;
@@ -168,10 +176,12 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
         return 0;
     }
 
-    int MapOne(ulong iova, ulong paddr, ulong pgsize, int leaf, IommuProt prot)
+    /// <summary>Maps one page of <paramref name="pgsize"/>. <paramref name="table"/> returns the table the leaf went
+    /// into; with <paramref name="tableKnown"/> it already holds that table and the descent is skipped.</summary>
+    int MapOne(ulong iova, ulong paddr, ulong pgsize, int leaf, IommuProt prot, ref ulong table, bool tableKnown)
     {
-        ulong table = _root.Value;
-        for (int lvl = 0; lvl < leaf; lvl++)
+        if (!tableKnown) table = _root.Value;
+        for (int lvl = tableKnown ? leaf : 0; lvl < leaf; lvl++)
         {
             ulong ea = EntryAddr(table, lvl, iova);
             ulong pte = ReadPte(ea);
@@ -244,10 +254,21 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
 
         ulong size = pgsize * pgcount, unmapped = 0, cur = iova;
         Span<ulong> path = stackalloc ulong[MaxLevels];
+        // Where the last leaf was cleared: the next address in the same table resumes there instead of walking
+        // down from the root. Upper entries are unchanged by clearing a leaf, and none of the upper tables'
+        // free decisions can change inside one table's span. Formats that free a table when it empties skip this.
+        int lastLvl = -1;
+        ulong lastTable = 0, lastCur = 0;
         while (unmapped < size)
         {
             ulong table = _root.Value;
             int lvl = 0;
+            if (lastLvl > 0 && ((cur ^ lastCur) >> Fmt.Shift(lastLvl - 1)) == 0)
+            {
+                table = lastTable;
+                lvl = lastLvl;
+            }
+            lastLvl = -1;
             while (true)
             {
                 path[lvl] = table;
@@ -263,6 +284,7 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
                     ClearLeaf(table, lvl, cur, pte);
                     if (!gather.Queued) _tlb?.TlbAddPage(ref gather, leafBase, leafSize);
                     if (TFormat.TableFree == TableFreePolicy.WhenEmpty && lvl > 0) FreeIfEmpty(path, lvl, cur);
+                    else { lastLvl = lvl; lastTable = table; lastCur = cur; }
                     unmapped += leafSize;
                     cur = leafBase + leafSize;
                     break;
