@@ -1,4 +1,5 @@
 using System.Text;
+using DmaLab.Dma;
 
 namespace DmaLab.Trace;
 
@@ -309,31 +310,31 @@ internal sealed class FtraceLineParser
         return TryParseSigned(f, out full);
     }
 
-    static bool TryParseDir(ReadOnlySpan<byte> v, out TraceDmaDirection d)
+    static bool TryParseDir(ReadOnlySpan<byte> v, out DmaDirection d)
     {
-        if (v.SequenceEqual("BIDIRECTIONAL"u8)) { d = TraceDmaDirection.Bidirectional; return true; }
-        if (v.SequenceEqual("TO_DEVICE"u8)) { d = TraceDmaDirection.ToDevice; return true; }
-        if (v.SequenceEqual("FROM_DEVICE"u8)) { d = TraceDmaDirection.FromDevice; return true; }
-        if (v.SequenceEqual("NONE"u8)) { d = TraceDmaDirection.None; return true; }
+        if (v.SequenceEqual("BIDIRECTIONAL"u8)) { d = DmaDirection.Bidirectional; return true; }
+        if (v.SequenceEqual("TO_DEVICE"u8)) { d = DmaDirection.ToDevice; return true; }
+        if (v.SequenceEqual("FROM_DEVICE"u8)) { d = DmaDirection.FromDevice; return true; }
+        if (v.SequenceEqual("NONE"u8)) { d = DmaDirection.None; return true; }
         // __print_symbolic prints an unknown value as a number.
-        if (TryParseHex(v, out ulong x) && x <= 3) { d = (TraceDmaDirection)x; return true; }
+        if (TryParseHex(v, out ulong x) && x <= 3) { d = (DmaDirection)x; return true; }
         d = default;
         return false;
     }
 
-    internal static bool TryParseAttrs(ReadOnlySpan<byte> v, out TraceDmaAttrs attrs)
+    internal static bool TryParseAttrs(ReadOnlySpan<byte> v, out DmaAttrs attrs)
     {
-        attrs = TraceDmaAttrs.None;
+        attrs = DmaAttrs.None;
         while (!v.IsEmpty)
         {
             int bar = v.IndexOf((byte)'|');
             var name = bar < 0 ? v : v[..bar];
             v = bar < 0 ? default : v[(bar + 1)..];
-            TraceDmaAttrs a = AttrByName(name);
-            if (a == TraceDmaAttrs.None)
+            DmaAttrs a = AttrByName(name);
+            if (a == DmaAttrs.None)
             {
                 // __print_flags prints leftover bits as hex.
-                if (name.StartsWith("0x"u8) && TryParseHex(name, out ulong bits)) a = (TraceDmaAttrs)bits;
+                if (name.StartsWith("0x"u8) && TryParseHex(name, out ulong bits)) a = (DmaAttrs)bits;
                 else if (!name.IsEmpty && !IsEventName(name)) return false;
             }
             attrs |= a;
@@ -341,23 +342,23 @@ internal sealed class FtraceLineParser
         return true;
     }
 
-    static TraceDmaAttrs AttrByName(ReadOnlySpan<byte> n) => n switch
+    static DmaAttrs AttrByName(ReadOnlySpan<byte> n) => n switch
     {
-        _ when n.SequenceEqual("WEAK_ORDERING"u8) => TraceDmaAttrs.WeakOrdering,
-        _ when n.SequenceEqual("WRITE_COMBINE"u8) => TraceDmaAttrs.WriteCombine,
-        _ when n.SequenceEqual("NO_KERNEL_MAPPING"u8) => TraceDmaAttrs.NoKernelMapping,
-        _ when n.SequenceEqual("SKIP_CPU_SYNC"u8) => TraceDmaAttrs.SkipCpuSync,
-        _ when n.SequenceEqual("FORCE_CONTIGUOUS"u8) => TraceDmaAttrs.ForceContiguous,
-        _ when n.SequenceEqual("ALLOC_SINGLE_PAGES"u8) => TraceDmaAttrs.AllocSinglePages,
-        _ when n.SequenceEqual("NO_WARN"u8) => TraceDmaAttrs.NoWarn,
-        _ when n.SequenceEqual("PRIVILEGED"u8) => TraceDmaAttrs.Privileged,
-        _ when n.SequenceEqual("MMIO"u8) => TraceDmaAttrs.Mmio,
-        _ when n.SequenceEqual("CACHELINES_OVERLAP"u8) => TraceDmaAttrs.CachelinesOverlap,
-        _ when n.SequenceEqual("REQUIRE_COHERENT"u8) => TraceDmaAttrs.RequireCoherent,
-        _ when n.SequenceEqual("CC_SHARED"u8) => TraceDmaAttrs.CcShared,
-        _ when n.SequenceEqual("ALLOC_CC_SHARED"u8) => TraceDmaAttrs.AllocCcShared,
-        _ when n.SequenceEqual("CPU_CACHE_CLEAN"u8) => TraceDmaAttrs.CpuCacheClean,
-        _ => TraceDmaAttrs.None,
+        _ when n.SequenceEqual("WEAK_ORDERING"u8) => DmaAttrs.WeakOrdering,
+        _ when n.SequenceEqual("WRITE_COMBINE"u8) => DmaAttrs.WriteCombine,
+        _ when n.SequenceEqual("NO_KERNEL_MAPPING"u8) => DmaAttrs.NoKernelMapping,
+        _ when n.SequenceEqual("SKIP_CPU_SYNC"u8) => DmaAttrs.SkipCpuSync,
+        _ when n.SequenceEqual("FORCE_CONTIGUOUS"u8) => DmaAttrs.ForceContiguous,
+        _ when n.SequenceEqual("ALLOC_SINGLE_PAGES"u8) => DmaAttrs.AllocSinglePages,
+        _ when n.SequenceEqual("NO_WARN"u8) => DmaAttrs.NoWarn,
+        _ when n.SequenceEqual("PRIVILEGED"u8) => DmaAttrs.Privileged,
+        _ when n.SequenceEqual("MMIO"u8) => DmaAttrs.Mmio,
+        _ when n.SequenceEqual("CACHELINES_OVERLAP"u8) => DmaAttrs.CachelinesOverlap,
+        _ when n.SequenceEqual("REQUIRE_COHERENT"u8) => DmaAttrs.RequireCoherent,
+        _ when n.SequenceEqual("CC_SHARED"u8) => DmaAttrs.CcShared,
+        _ when n.SequenceEqual("ALLOC_CC_SHARED"u8) => DmaAttrs.AllocCcShared,
+        _ when n.SequenceEqual("CPU_CACHE_CLEAN"u8) => DmaAttrs.CpuCacheClean,
+        _ => DmaAttrs.None,
     };
 
     /// <summary>"{0x1,0x2}" (__print_array); an array cut short by the trace buffer (no closing brace) keeps what is whole.</summary>

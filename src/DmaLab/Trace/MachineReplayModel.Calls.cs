@@ -66,7 +66,7 @@ public sealed partial class MachineReplayModel
                 break;
             }
             case DmaPath.Swiotlb when _pool is not null:
-                _pool.TblUnmapSingle(d.Device, new Mm.PhysAddr(dma.Value), c.Size, Dir(c.Dir), Attrs(c.Attrs));
+                _pool.TblUnmapSingle(d.Device, new Mm.PhysAddr(dma.Value), c.Size, c.Dir, c.Attrs);
                 break;
         }
     }
@@ -96,7 +96,7 @@ public sealed partial class MachineReplayModel
                     if (r.IsError)
                     {
                         for (int k = 0; k < i; k++)
-                            _pool!.TblUnmapSingle(d.Device, new Mm.PhysAddr(slots[2 * k]), slots[2 * k + 1], Dir(c.Dir), Attrs(c.Attrs) | DmaAttrs.SkipCpuSync);
+                            _pool!.TblUnmapSingle(d.Device, new Mm.PhysAddr(slots[2 * k]), slots[2 * k + 1], c.Dir, c.Attrs | DmaAttrs.SkipCpuSync);
                         _failures++;
                         return 0;
                     }
@@ -195,7 +195,7 @@ public sealed partial class MachineReplayModel
         {
             for (int i = 0; i + 1 < slots.Length; i += 2)
                 if (slots[i + 1] != 0 || slots[i] != 0)
-                    _pool.TblUnmapSingle(d.Device, new Mm.PhysAddr(slots[i]), slots[i + 1], Dir(c.Dir), Attrs(c.Attrs));
+                    _pool.TblUnmapSingle(d.Device, new Mm.PhysAddr(slots[i]), slots[i + 1], c.Dir, c.Attrs);
         }
     }
 
@@ -234,9 +234,9 @@ public sealed partial class MachineReplayModel
         if (d.Path != DmaPath.Swiotlb || _pool is null || c.ModelDmaAddr.IsError) return;
         var tlb = new Mm.PhysAddr(c.ModelDmaAddr.Value);
         if (c.Kind is TraceEventKind.DmaSyncSingleForCpu or TraceEventKind.DmaSyncSgForCpu)
-            _pool.SyncSingleForCpu(d.Device, tlb, c.Size, Dir(c.Dir));
+            _pool.SyncSingleForCpu(d.Device, tlb, c.Size, c.Dir);
         else
-            _pool.SyncSingleForDevice(d.Device, tlb, c.Size, Dir(c.Dir));
+            _pool.SyncSingleForDevice(d.Device, tlb, c.Size, c.Dir);
     }
 
     public ulong LayerMap(string device, ulong paddr, ulong size, int cpu, ulong traceIova)

@@ -164,7 +164,4 @@ public sealed partial class MachineReplayModel
             owner._iotlb.FlushAll();
         }
     }
-
-    static DmaDirection Dir(TraceDmaDirection d) => (DmaDirection)(byte)d;
-    static DmaAttrs Attrs(TraceDmaAttrs a) => (DmaAttrs)(ulong)a;
 }

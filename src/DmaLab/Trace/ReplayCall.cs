@@ -20,8 +20,8 @@ public readonly struct ReplayCall
     /// <summary>Physical address mapped (map_phys/page/resource), or 0 when the call has none.</summary>
     public ulong Phys { get; init; }
     public ulong Size { get; init; }
-    public TraceDmaDirection Dir { get; init; }
-    public TraceDmaAttrs Attrs { get; init; }
+    public DmaDirection Dir { get; init; }
+    public DmaAttrs Attrs { get; init; }
     public DmaAddr ModelDmaAddr { get; init; }
     public DmaAddr TraceDmaAddr { get; init; }
     /// <summary>dma_map_sg: nents of the full list (the trace lists at most 128 entries).</summary>

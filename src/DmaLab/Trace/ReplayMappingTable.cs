@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using DmaLab.Dma;
 
 namespace DmaLab.Trace;
 
@@ -21,7 +22,7 @@ internal struct LiveMapping
     public int Process;
     public int Lane;          // timeline lane
     public int Next;          // chain link / free list
-    public TraceDmaDirection Dir;
+    public DmaDirection Dir;
     public bool CachelineTracked;
     public ulong Cacheline;
     public ReplayTable Table;

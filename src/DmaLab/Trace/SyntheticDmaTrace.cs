@@ -1,5 +1,6 @@
 using System.Text;
 using DmaLab.Sim;
+using DmaLab.Dma;
 
 namespace DmaLab.Trace;
 
@@ -21,7 +22,7 @@ public sealed class SyntheticDmaTrace
     readonly ulong[] _livePhys;     // [device][slot][MaxSg]
     readonly ulong[] _liveSize;     // [device][slot]
     readonly int[] _liveNents;      // [device][slot], 0 = single mapping
-    readonly TraceDmaDirection[] _liveDir;
+    readonly DmaDirection[] _liveDir;
     readonly ulong[] _scratch = new ulong[MaxSg];
     readonly ulong[] _scratchLen = new ulong[MaxSg];
     long _produced;
@@ -39,7 +40,7 @@ public sealed class SyntheticDmaTrace
         _livePhys = new ulong[_devices * _maxLive * MaxSg];
         _liveSize = new ulong[_devices * _maxLive];
         _liveNents = new int[_devices * _maxLive];
-        _liveDir = new TraceDmaDirection[_devices * _maxLive];
+        _liveDir = new DmaDirection[_devices * _maxLive];
     }
 
     public long Produced => _produced;
@@ -80,7 +81,7 @@ public sealed class SyntheticDmaTrace
     {
         int slot = _liveCount[d]++;
         int li = d * _maxLive + slot;
-        var dir = (TraceDmaDirection)_rng.Next(3);
+        var dir = (DmaDirection)_rng.Next(3);
         _liveDir[li] = dir;
         r.Dir = dir;
         Maps++;

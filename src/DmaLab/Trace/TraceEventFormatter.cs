@@ -1,4 +1,5 @@
 using System.Text;
+using DmaLab.Dma;
 
 namespace DmaLab.Trace;
 
@@ -10,27 +11,27 @@ namespace DmaLab.Trace;
 /// </summary>
 public static class TraceEventFormatter
 {
-    static readonly (TraceDmaAttrs Bit, string Name)[] AttrNames =
+    static readonly (DmaAttrs Bit, string Name)[] AttrNames =
     [
-        (TraceDmaAttrs.WeakOrdering, "WEAK_ORDERING"), (TraceDmaAttrs.WriteCombine, "WRITE_COMBINE"),
-        (TraceDmaAttrs.NoKernelMapping, "NO_KERNEL_MAPPING"), (TraceDmaAttrs.SkipCpuSync, "SKIP_CPU_SYNC"),
-        (TraceDmaAttrs.ForceContiguous, "FORCE_CONTIGUOUS"), (TraceDmaAttrs.AllocSinglePages, "ALLOC_SINGLE_PAGES"),
-        (TraceDmaAttrs.NoWarn, "NO_WARN"), (TraceDmaAttrs.Privileged, "PRIVILEGED"), (TraceDmaAttrs.Mmio, "MMIO"),
-        (TraceDmaAttrs.CachelinesOverlap, "CACHELINES_OVERLAP"), (TraceDmaAttrs.RequireCoherent, "REQUIRE_COHERENT"),
-        (TraceDmaAttrs.CcShared, "CC_SHARED"), (TraceDmaAttrs.AllocCcShared, "ALLOC_CC_SHARED"),
-        (TraceDmaAttrs.CpuCacheClean, "CPU_CACHE_CLEAN"),
+        (DmaAttrs.WeakOrdering, "WEAK_ORDERING"), (DmaAttrs.WriteCombine, "WRITE_COMBINE"),
+        (DmaAttrs.NoKernelMapping, "NO_KERNEL_MAPPING"), (DmaAttrs.SkipCpuSync, "SKIP_CPU_SYNC"),
+        (DmaAttrs.ForceContiguous, "FORCE_CONTIGUOUS"), (DmaAttrs.AllocSinglePages, "ALLOC_SINGLE_PAGES"),
+        (DmaAttrs.NoWarn, "NO_WARN"), (DmaAttrs.Privileged, "PRIVILEGED"), (DmaAttrs.Mmio, "MMIO"),
+        (DmaAttrs.CachelinesOverlap, "CACHELINES_OVERLAP"), (DmaAttrs.RequireCoherent, "REQUIRE_COHERENT"),
+        (DmaAttrs.CcShared, "CC_SHARED"), (DmaAttrs.AllocCcShared, "ALLOC_CC_SHARED"),
+        (DmaAttrs.CpuCacheClean, "CPU_CACHE_CLEAN"),
     ];
 
-    public static string DirName(TraceDmaDirection d) => d switch
+    public static string DirName(DmaDirection d) => d switch
     {
-        TraceDmaDirection.Bidirectional => "BIDIRECTIONAL",
-        TraceDmaDirection.ToDevice => "TO_DEVICE",
-        TraceDmaDirection.FromDevice => "FROM_DEVICE",
-        TraceDmaDirection.None => "NONE",
+        DmaDirection.Bidirectional => "BIDIRECTIONAL",
+        DmaDirection.ToDevice => "TO_DEVICE",
+        DmaDirection.FromDevice => "FROM_DEVICE",
+        DmaDirection.None => "NONE",
         _ => ((int)d).ToString(),
     };
 
-    public static void AppendAttrs(StringBuilder sb, TraceDmaAttrs attrs)
+    public static void AppendAttrs(StringBuilder sb, DmaAttrs attrs)
     {
         ulong rest = (ulong)attrs;
         bool first = true;

@@ -1,3 +1,4 @@
+using DmaLab.Dma;
 namespace DmaLab.Trace;
 
 /// <summary>
@@ -42,8 +43,8 @@ public sealed class TraceRecord
     public string Device { get; internal set; } = "";
     /// <summary>Id of <see cref="Device"/> in the reader's device table (-1 when none).</summary>
     public int DeviceId { get; internal set; } = -1;
-    public TraceDmaDirection Dir { get; internal set; }
-    public TraceDmaAttrs Attrs { get; internal set; }
+    public DmaDirection Dir { get; internal set; }
+    public DmaAttrs Attrs { get; internal set; }
     public ulong DmaAddr { get; internal set; }
     public ulong PhysAddr { get; internal set; }
     public ulong Size { get; internal set; }
@@ -79,7 +80,7 @@ public sealed class TraceRecord
         ReorderBarrier = false;
         Kind = TraceEventKind.Unknown;
         Device = ""; DeviceId = -1;
-        Dir = TraceDmaDirection.Bidirectional; Attrs = TraceDmaAttrs.None;
+        Dir = DmaDirection.Bidirectional; Attrs = DmaAttrs.None;
         DmaAddr = PhysAddr = Size = UnmappedSize = DmaMask = 0;
         Forced = Truncated = false;
         FullNents = FullEnts = Error = GroupId = FaultFlags = 0;
@@ -142,8 +143,8 @@ public sealed class TraceRecord
         return r;
     }
 
-    public TraceRecord With(TraceDmaDirection dir = TraceDmaDirection.Bidirectional, ulong dmaAddr = 0, ulong physAddr = 0,
-                            ulong size = 0, TraceDmaAttrs attrs = TraceDmaAttrs.None)
+    public TraceRecord With(DmaDirection dir = DmaDirection.Bidirectional, ulong dmaAddr = 0, ulong physAddr = 0,
+                            ulong size = 0, DmaAttrs attrs = DmaAttrs.None)
     {
         Dir = dir; DmaAddr = dmaAddr; PhysAddr = physAddr; Size = size; Attrs = attrs;
         return this;

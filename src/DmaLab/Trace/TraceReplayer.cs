@@ -292,8 +292,8 @@ public sealed partial class TraceReplayer
     {
         cln = phys >> _cachelineShift;
         // Only mappings the device may write are tracked; the driver can opt out of the check.
-        if (r.Dir == TraceDmaDirection.ToDevice) return false;
-        if ((r.Attrs & (TraceDmaAttrs.SkipCpuSync | TraceDmaAttrs.CachelinesOverlap | TraceDmaAttrs.CpuCacheClean)) != 0) return false;
+        if (r.Dir == DmaDirection.ToDevice) return false;
+        if ((r.Attrs & (DmaAttrs.SkipCpuSync | DmaAttrs.CachelinesOverlap | DmaAttrs.CpuCacheClean)) != 0) return false;
         ref int count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_cachelines, cln, out bool exists);
         if (exists && count > 0)
             AddFinding("cacheline-overlap", r, device, phys,

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using DmaLab.Trace;
+using DmaLab.Dma;
 
 namespace DmaLab.Tests.Trace;
 
@@ -26,7 +27,7 @@ public class FtraceReaderFormatTests
         Assert.Equal("0000:00:06.0", r.Device);
         Assert.Equal(0x152260000UL, r.DmaAddr);
         Assert.Equal(4096UL, r.Size);
-        Assert.Equal(TraceDmaAttrs.SkipCpuSync | TraceDmaAttrs.NoWarn, r.Attrs);
+        Assert.Equal(DmaAttrs.SkipCpuSync | DmaAttrs.NoWarn, r.Attrs);
     }
 
     [Fact]
@@ -146,7 +147,7 @@ public class FtraceReaderFormatTests
         var r = Single(TraceTestUtil.Line("dma_map_sg", "0000:00:04.0 dir=TO_DEVICE dma_addrs={0xfffd8000} sizes={0x4000} phys_addrs={0xe7c0000,0xe7d7000,0xe7e0000,0xe7f1000} attrs=NO_WARN|0x800000"));
         Assert.Equal(0, r.FullNents);
         Assert.Equal(4, r.PhysAddrs.Length);
-        Assert.Equal(TraceDmaAttrs.NoWarn | (TraceDmaAttrs)0x800000, r.Attrs);
+        Assert.Equal(DmaAttrs.NoWarn | (DmaAttrs)0x800000, r.Attrs);
         var report = TraceTestUtil.ReplayText(TraceTestUtil.Line("dma_map_sg", "0000:00:04.0 dir=TO_DEVICE dma_addrs={0xfffd8000} sizes={0x4000} phys_addrs={0xe7c0000,0xe7d7000,0xe7e0000,0xe7f1000} attrs="));
         Assert.Equal(0x4000, report.LiveBytesAtEnd);
         Assert.Equal("iommu-dma", report.Platform.DmaOps); // four segments merged into one IOVA range

@@ -1,4 +1,5 @@
 using DmaLab.Trace;
+using DmaLab.Dma;
 
 namespace DmaLab.Tests.Trace;
 
@@ -103,7 +104,7 @@ public class FtraceReaderSampleTests
         Assert.Equal(0x14ce25000UL, r.PhysAddrs[0]);
         Assert.Equal(0x2000UL, r.Lengths[3]);
         Assert.Equal(0x14cf97000UL, r.DmaAddrs[127]);
-        Assert.Equal(TraceDmaAttrs.None, r.Attrs);
+        Assert.Equal(DmaAttrs.None, r.Attrs);
 
         Assert.True(reader.Read());
         r = reader.Current;

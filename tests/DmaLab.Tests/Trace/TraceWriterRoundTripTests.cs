@@ -2,6 +2,7 @@ using System.Text;
 using CsCheck;
 using DmaLab.Sim;
 using DmaLab.Trace;
+using DmaLab.Dma;
 
 namespace DmaLab.Tests.Trace;
 
@@ -18,8 +19,8 @@ public class TraceWriterRoundTripTests
         var kind = Kinds[rng.Next(0, Kinds.Length)];
         var r = TraceRecord.Create(kind, Tasks[rng.Next(0, Tasks.Length)], rng.Next(0, 4_000_000), rng.Next(0, 256),
             rng.Next(1UL << 40) * 1000, Devices[rng.Next(0, Devices.Length)]);
-        r.With((TraceDmaDirection)rng.Next(4), rng.NextU64() >> rng.Next(0, 40), rng.NextU64() >> rng.Next(0, 40),
-            rng.Next(1UL << 32), (TraceDmaAttrs)(rng.NextU64() & 0x3F6 & (rng.Chance(0.5) ? ~0UL : 0)));
+        r.With((DmaDirection)rng.Next(4), rng.NextU64() >> rng.Next(0, 40), rng.NextU64() >> rng.Next(0, 40),
+            rng.Next(1UL << 32), (DmaAttrs)(rng.NextU64() & 0x3F6 & (rng.Chance(0.5) ? ~0UL : 0)));
         ulong[] List(int n) => Enumerable.Range(0, n).Select(_ => rng.NextU64() >> rng.Next(0, 40)).ToArray();
         switch (kind)
         {
