@@ -125,14 +125,13 @@ public sealed class ArmIommuDmaOps : DmaMapOpsBase
         m.FreeIova(iova, len);
     }
 
-    /// <summary>Linux: __iommu_remove_mapping().</summary>
+    /// <summary>Linux: __iommu_remove_mapping() (no "!iova" test here, unlike unmap_page).</summary>
     void RemoveMapping(Device dev, ulong handle, ulong size)
     {
         var m = Map(dev);
         ulong off = handle & PageMask;
         ulong iova = handle - off;
         size = PageAlign(size + off);
-        if (iova == 0) { Warn("arm-iommu-iova0", dev, 0, $"{dev.Name}: removal of IOVA page 0 is ignored by __iommu_remove_mapping()"); return; }
         _core.Unmap(m.Domain!, iova, size);
         m.FreeIova(iova, size);
     }
@@ -235,7 +234,14 @@ public sealed class ArmIommuDmaOps : DmaMapOpsBase
 
     /// <summary>Linux: arm_iommu_unmap_resource() (same "!iova" test as unmap_page).</summary>
     public override void UnmapResource(Device dev, DmaAddr addr, ulong size, DmaDirection dir, DmaAttrs attrs, int cpu)
-        => RemoveMapping(dev, addr.Value, size);
+    {
+        if ((addr.Value & ~PageMask) == 0)
+        {
+            Warn("arm-iommu-iova0", dev, 0, $"{dev.Name}: unmap of IOVA page 0 is ignored by arm_iommu_unmap_resource(); the mapping and its IOVA stay live");
+            return;
+        }
+        RemoveMapping(dev, addr.Value, size);
+    }
 
     /// <summary>Linux: arm_iommu_sync_single_for_cpu(): the page behind the IOVA, for-CPU maintenance.</summary>
     public override void SyncSingleForCpu(Device dev, DmaAddr addr, ulong size, DmaDirection dir, int cpu)
@@ -296,7 +302,7 @@ public sealed class ArmIommuDmaOps : DmaMapOpsBase
             foreach (var (p, o) in chunks) ArchDmaPrepCoherent(p, PhysAddr.PageSize << o);
             cpuAddr = default;
         }
-        var iova = CreateMapping(m, chunks, size);
+        var iova = CreateMapping(m, chunks, size, attrs);
         if (iova.IsError) { Release(new Allocation(chunks, size, cpuAddr, false, atomic, attrs)); return CpuAddr.Null; }
         if (chunks[0].Order >= 0)
         {
@@ -341,8 +347,9 @@ public sealed class ArmIommuDmaOps : DmaMapOpsBase
         return chunks;
     }
 
-    /// <summary>Linux: __iommu_create_mapping(): one IOVA run, physically contiguous pages mapped together.</summary>
-    DmaAddr CreateMapping(ArmIommuMapping m, List<(PhysAddr Page, int Order)> chunks, ulong size)
+    /// <summary>Linux: __iommu_create_mapping(): one IOVA run, physically contiguous pages mapped together with
+    /// __dma_info_to_prot(DMA_BIDIRECTIONAL, attrs).</summary>
+    DmaAddr CreateMapping(ArmIommuMapping m, List<(PhysAddr Page, int Order)> chunks, ulong size, DmaAttrs attrs)
     {
         var dma = m.AllocIova(size);
         if (dma.IsError) return dma;
@@ -354,7 +361,7 @@ public sealed class ArmIommuDmaOps : DmaMapOpsBase
             ulong len = chunks[i].Order < 0 ? size : PhysAddr.PageSize << chunks[i].Order;
             int j = i + 1;
             while (j < chunks.Count && chunks[j].Page.Value == phys + len) { len += PhysAddr.PageSize << chunks[j].Order; j++; }
-            if (_core.Map(m.Domain!, iova, phys, len, IommuProt.Read | IommuProt.Write) != 0)
+            if (_core.Map(m.Domain!, iova, phys, len, DmaInfoToProt(DmaDirection.Bidirectional, attrs)) != 0)
             {
                 _core.Unmap(m.Domain!, dma.Value, iova - dma.Value);
                 m.FreeIova(dma.Value, size);

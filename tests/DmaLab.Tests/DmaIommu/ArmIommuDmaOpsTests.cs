@@ -134,4 +134,22 @@ public class ArmIommuDmaOpsTests
         m.Dma.FreeCoherent(0, dev, 0x3000, cpu, handle);
         Assert.Equal(1, map.AllocatedPages);
     }
+
+    [Fact]
+    public void AHandleInIovaPageZeroIsNeverUnmapped()
+    {
+        // the default window starts at 0, so the first mapping lands on IOVA 0, which arm_iommu_unmap_page() skips
+        var m = BootDtb("armhf_omap4-panda.dtb");
+        var dev = ArmMaster(m, "armhf_omap4-panda.dtb");
+        var map = m.ArmIommu!.MappingOf(dev)!;
+        Assert.Equal(0UL, map.Base);
+        Assert.True(m.Memory.PageAllocator.TryAllocPages(0, Gfp.Kernel, out var page));
+        var dma = m.Dma.MapPage(0, dev, page + 0x40, 0x100, DmaDirection.ToDevice);
+        Assert.Equal(0x40UL, dma.Value);
+        m.Dma.UnmapPage(0, dev, dma, 0x100, DmaDirection.ToDevice);
+        Assert.True(map.IsAllocated(0));
+        Assert.Contains(m.ArmIommu.Findings, f => f.Kind == "arm-iommu-iova0");
+        // still translated: the device keeps reaching the page
+        Assert.Equal(DmaStatus.Ok, m.Engine(dev).Read(dma, new byte[16]).Status);
+    }
 }
