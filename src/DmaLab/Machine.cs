@@ -46,6 +46,8 @@ public sealed class Machine
     public IommuSubsystem Iommu { get; }
     /// <summary>The iommu-dma ops shared by every device in a DMA domain.</summary>
     public IommuDmaOps IommuDma { get; }
+    /// <summary>32-bit ARM only: the arm_iommu ops (one mapping per translated master); null on other architectures.</summary>
+    public ArmIommuDmaOps? ArmIommu { get; private set; }
     public CpuCache Cache => DmaSystem.Cache;
     public IReadOnlyList<Device> Devices => DmaSystem.Devices;
     /// <summary>What each device got at probe and why, in device order.</summary>
@@ -78,11 +80,12 @@ public sealed class Machine
         var iommuDma = new IommuDmaOps(iommu.Core, mem, dma.Kva, dma.Cache, dma.Direct, clock, spec.Cpus);
         iommuDma.PciMemWindows.AddRange(options.PciMemWindows);
         var m = new Machine(spec, options, clock, costs, dma, iommu, iommuDma);
+        if (iommu.Core.ArmDmaUseIommu) m.ArmIommu = new ArmIommuDmaOps(iommu.Core, mem, dma.Kva, dma.Cache, dma.Direct);
         var observer = new CpuCacheDmaObserver(dma.Cache, mem.Memory);
         foreach (var dev in dma.Devices)
         {
             m._byName[dev.Name] = dev;
-            m.Setup.Add(ArchSetupDmaOps.Setup(dev, dma.Direct, iommu, iommuDma));
+            m.Setup.Add(ArchSetupDmaOps.Setup(dev, dma.Direct, iommu, iommuDma, m.ArmIommu));
             m._engines[dev] = DmaEngine.For(dev, iommu, mem.Memory, clock, costs, dev.Coherent ? null : observer);
         }
         return m;
@@ -128,6 +131,7 @@ public sealed class Machine
             if (DmaSystem.Debug is { } dbg) all.AddRange(dbg.Findings);
             all.AddRange(DmaSystem.Direct.Findings);
             all.AddRange(IommuDma.Findings);
+            if (ArmIommu is { } arm) all.AddRange(arm.Findings);
             if (DmaSystem.Swiotlb is { } pool) all.AddRange(pool.Findings);
             all.AddRange(Cache.Findings);
             all.AddRange(Iommu.Core.Findings);

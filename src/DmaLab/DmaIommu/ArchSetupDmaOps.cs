@@ -23,7 +23,10 @@ public static class ArchSetupDmaOps
             group is int g ? g.ToString(System.Globalization.CultureInfo.InvariantCulture) : "none", reason);
 
     /// <summary>Sets up <paramref name="dev"/> and says what it got. <paramref name="iommu"/> is null on machines with no IOMMU layer.</summary>
-    public static DeviceSetup Setup(Device dev, DmaDirectOps direct, IommuSubsystem? iommu, IommuDmaOps? iommuDma)
+    /// <param name="armIommu">32-bit ARM (CONFIG_ARM_DMA_USE_IOMMU): the arm_iommu ops that give each translated
+    /// master its own UNMANAGED domain over the IDENTITY default (Linux: arch/arm/mm/dma-mapping.c arch_setup_dma_ops()
+    /// → arm_setup_iommu_dma_ops()); null elsewhere.</param>
+    public static DeviceSetup Setup(Device dev, DmaDirectOps direct, IommuSubsystem? iommu, IommuDmaOps? iommuDma, ArmIommuDmaOps? armIommu = null)
     {
         ArgumentNullException.ThrowIfNull(dev);
         ArgumentNullException.ThrowIfNull(direct);
@@ -52,6 +55,18 @@ public static class ArchSetupDmaOps
             return Record(dev, "dma-direct", group.Id, null, null, false,
                 $"iommu_group {group.Id} has no default domain ({info.Reason}): {directName}{bounce}");
         string type = dom.Type.SysfsName();
+        if (armIommu is not null && iommu.Core.ArmDmaUseIommu && dom.Type == IommuDomainType.Identity)
+        {
+            int aret = armIommu.Setup(dev);
+            if (aret == 0)
+            {
+                var m = armIommu.MappingOf(dev)!;
+                return Record(dev, "arm-iommu", group.Id, m.Domain!.Id, m.Domain.Type.SysfsName(), false,
+                    $"ARM32 arm_iommu: UNMANAGED domain + bitmap IOVA (arch/arm/mm/dma-mapping.c) on {group.Instance.Name}, window 0x{m.Base:x}+{m.Extensions}x0x{m.BitmapSpan:x}, strict invalidation on every unmap");
+            }
+            return Record(dev, "dma-direct", group.Id, dom.Id, type, shared,
+                $"arm_setup_iommu_dma_ops failed (-{Errno.Name(aret)}): IDENTITY default domain, {directName}{bounce}");
+        }
         if (dom.Type.IsDmaApi() && iommuDma is not null)
         {
             int ret = iommuDma.Attach(dev, dom);

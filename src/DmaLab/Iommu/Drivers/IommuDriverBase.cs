@@ -63,11 +63,16 @@ public abstract class IommuDriverBase : IIommuOps, ITranslationOwner
         _ => false,
     };
 
+    /// <summary>The binding has #iommu-cells = &lt;0&gt;: a master's "iommus" reference names the IOMMU and nothing else
+    /// (Linux: of_iommu_xlate() with args_count 0; omap_iommu_probe_device(), exynos_iommu_of_xlate(),
+    /// rk_iommu_of_xlate() know the master by the phandle alone), so a master with no IDs still probes, on one port.</summary>
+    protected virtual bool ProbesWithoutIds => false;
+
     public virtual int ProbeDevice(Device dev, DevIommu state)
     {
-        if (state.Ids.Count == 0) return -Errno.ENODEV;
-        var ports = new int[state.Ids.Count];
-        for (int i = 0; i < ports.Length; i++) ports[i] = Hw.AddPort(state.Ids[i]);
+        if (state.Ids.Count == 0 && !ProbesWithoutIds) return -Errno.ENODEV;
+        var ports = new int[Math.Max(1, state.Ids.Count)];
+        for (int i = 0; i < ports.Length; i++) ports[i] = Hw.AddPort(state.Ids.Count == 0 ? 0u : state.Ids[i]);
         var m = CreateMaster(dev, state, ports);
         int ret = OnProbe(m);
         if (ret != 0) return ret;

@@ -29,6 +29,8 @@ public abstract class SocIommuBase : IommuDriverBase
     public SocIommuTraits Traits { get; }
     public override string DriverName => Traits.DriverName;
     protected override bool DeferredFlush => false;
+    /// <summary>The SoC IOMMU bindings (omap-iommu, samsung,sysmmu-v*, rockchip,iommu) use #iommu-cells = &lt;0&gt;.</summary>
+    protected override bool ProbesWithoutIds => true;
     protected override bool SupportsIdentity => Traits.Identity;
     protected override IoPgtableFormat PgtableFormat(IommuDomain d) => Traits.Format;
     public int ContextsInUse => _pool?.InUse ?? (Contexts[0].Enabled ? 1 : 0);
