@@ -110,4 +110,29 @@ public class MachineTests
         if (file.Contains("sm8250") || file.Contains("juno"))
             Assert.Contains(m.Setup, s => s.Ops == "iommu-dma");
     }
+    /// <summary>
+    /// msm8916-mtp leaves DRAM to the bootloader and the model assumes 4 GiB at 0x80000000: iommu-dma takes
+    /// coherent pages from any zone (dma-iommu.c __iommu_dma_alloc_pages() adds __GFP_HIGHMEM), pages above 4 GiB
+    /// are beyond the MSM IOMMU's 32-bit output, and v7s map WARNs and fails with -ERANGE. The driver's NULL must
+    /// come with both warnings, never silently.
+    /// </summary>
+    [Fact]
+    public void MsmCoherentAllocationBeyondOasIsReported()
+    {
+        const string file = "arm64_qcom_msm8916-mtp.dtb";
+        using var f = File.OpenRead(DtbPath(file));
+        var m = Machine.Boot(DtbPlatform.Load(f, file));
+        var dev = m.Devices.First(d => m.SetupOf(d).Ops == "iommu-dma");
+        var cpu = m.Dma.AllocCoherent(0, dev, 64 * 1024, out var dma, Gfp.Kernel);
+        if (cpu.IsNull)
+        {
+            Assert.Contains(m.Findings, x => x.Kind == "dma-alloc-failed" && x.Device == dev.Name);
+            Assert.Contains(m.Findings, x => x.Kind == "iommu-map-out-of-range");
+        }
+        else
+        {
+            Assert.DoesNotContain(m.Findings, x => x.Kind == "dma-alloc-failed");
+            Assert.Equal(DmaStatus.Ok, m.Engine(dev).Write(dma, new byte[64]).Status);
+        }
+    }
 }
