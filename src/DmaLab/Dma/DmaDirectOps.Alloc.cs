@@ -47,7 +47,8 @@ public sealed partial class DmaDirectOps
         }
         _poolKernel = BootPool(size, Gfp.Kernel, "GFP_KERNEL", "");
         if (_mem.Zone(ZoneType.Dma).IsPopulated) _poolDma = BootPool(size, Gfp.Kernel | Gfp.Dma, "GFP_KERNEL|GFP_DMA", "DMA");
-        _poolDma32 = BootPool(size, Gfp.Kernel | Gfp.Dma32, "GFP_KERNEL|GFP_DMA32", "DMA32");
+        // Linux: kernel/dma/pool.c, dma_atomic_pool_init(): the DMA32 pool only with CONFIG_ZONE_DMA32.
+        if (_mem.Layout.Configured(ZoneType.Dma32)) _poolDma32 = BootPool(size, Gfp.Kernel | Gfp.Dma32, "GFP_KERNEL|GFP_DMA32", "DMA32");
     }
 
     DmaAtomicPool? BootPool(ulong size, Gfp gfp, string gfpName, string name)
@@ -73,7 +74,8 @@ public sealed partial class DmaDirectOps
         var p = DmaToPhys(dev, new DmaAddr(dmaLimit));
         physLimit = p.Value == ulong.MaxValue ? dmaLimit : p.Value;
         if (ZoneDmaLimit is ulong z && physLimit <= z) return Gfp.Dma;
-        if (physLimit <= 0xffff_ffffUL) return Gfp.Dma32;
+        // Only with CONFIG_ZONE_DMA32 (not on 32-bit arm).
+        if (physLimit <= 0xffff_ffffUL && _mem.Layout.Configured(ZoneType.Dma32)) return Gfp.Dma32;
         return Gfp.None;
     }
 
@@ -122,7 +124,7 @@ public sealed partial class DmaDirectOps
                 _mem.PageAllocator.FreePages(got, order);
                 BuddyAllocs--;
                 page = null;
-                if (physLimit < ulong.MaxValue && (gfp & (Gfp.Dma32 | Gfp.Dma)) == 0) { gfp |= Gfp.Dma32; ZoneRetries++; continue; }
+                if (physLimit < ulong.MaxValue && (gfp & (Gfp.Dma32 | Gfp.Dma)) == 0 && _mem.Layout.Configured(ZoneType.Dma32)) { gfp |= Gfp.Dma32; ZoneRetries++; continue; }
                 if ((gfp & Gfp.Dma) == 0 && _mem.Zone(ZoneType.Dma).IsPopulated) { gfp = (gfp & ~Gfp.Dma32) | Gfp.Dma; ZoneRetries++; continue; }
             }
             return page;

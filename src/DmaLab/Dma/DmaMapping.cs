@@ -183,17 +183,31 @@ public sealed class DmaMapping
         {
             if (mem.TryAlloc(size, out dmaHandle, out ret, out var phys)) Cache?.Memory.Fill(phys, size, 0);
             if (Trace.Enabled) Trace.Write(cpu, "dma", "dma_alloc", DmaTrace.Alloc(dev, ret, dmaHandle, size, DmaDirection.Bidirectional, gfp, attrs));
+            if (ret.IsNull) AllocFailed(dev, size, gfp, attrs, "per-device coherent pool");
             return ret;
         }
         gfp &= ~(Gfp.Dma | Gfp.Dma32);
         ret = Ops(dev).Alloc(dev, size, out dmaHandle, gfp, attrs, cpu);
         if (Trace.Enabled) Trace.Write(cpu, "dma", "dma_alloc", DmaTrace.Alloc(dev, ret, dmaHandle, size, DmaDirection.Bidirectional, gfp, attrs));
+        if (ret.IsNull) AllocFailed(dev, size, gfp, attrs, Ops(dev).Name);
         if (!ret.IsNull && Debug is not null)
         {
             var kind = Kva.Resolve(ret, out var p);
             if (kind != CpuMappingKind.PageCookie && kind != CpuMappingKind.Unmapped) Debug.AllocCoherent(dev, size, dmaHandle, p, attrs);
         }
         return ret;
+    }
+
+    /// <summary>
+    /// A NULL from dma_alloc_attrs() is what the driver sees; the kernel's log says why (warn_alloc() "page
+    /// allocation failure", a WARN from the IOMMU map). It becomes a finding unless the caller asked for silence
+    /// (__GFP_NOWARN / DMA_ATTR_NO_WARN), so a failed ring or queue allocation is never silent.
+    /// </summary>
+    void AllocFailed(Device dev, ulong size, Gfp gfp, DmaAttrs attrs, string via)
+    {
+        if ((gfp & Gfp.NoWarn) != 0 || (attrs & DmaAttrs.NoWarn) != 0) return;
+        _findings.Add(new Finding("dma-alloc-failed", dev.Name, 0,
+            $"{dev.Name}: dma_alloc_attrs of {size} bytes (mode:{GfpZones.FormatMode(gfp)}) failed through {via}: returned NULL"));
     }
 
     public CpuAddr AllocCoherent(int cpu, Device dev, ulong size, out DmaAddr dmaHandle, Gfp gfp) =>

@@ -38,6 +38,11 @@ public sealed partial class IommuCore
             ret = ops.MapPages(dom, iova, paddr, pgsize, count, prot, out ulong mapped);
             // pages mapped before an error still count, so the unwind below covers them
             size -= mapped;
+            if (ret == -Errno.ERANGE && dom.Pgtable is { } pt)
+                // Linux: io-pgtable-arm-v7s.c arm_v7s_map_pages() / io-pgtable-arm.c arm_lpae_map_pages() WARN_ON an
+                // IOVA beyond ias or a physical address beyond oas before returning -ERANGE.
+                Warn("iommu-map-out-of-range", "", iova,
+                    $"map of iova 0x{iova:x} -> pa 0x{paddr:x} on {dom} is beyond the table's {pt.Config.Ias}-bit input / {pt.Config.Oas}-bit output (-ERANGE)");
             if (ret != 0) break;
             iova += mapped;
             paddr += mapped;

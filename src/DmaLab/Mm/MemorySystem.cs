@@ -56,7 +56,7 @@ public sealed class MemorySystem
             if (e < s) e = s;
             zones.Add(new MemZone(t, s.Pfn, new PhysAddr((e.Value + PhysAddr.PageSize - 1) & ~(PhysAddr.PageSize - 1)).Pfn));
         }
-        PageAllocator = new PageAllocator(Memory, zones);
+        PageAllocator = new PageAllocator(Memory, zones, Layout);
 
         var declared = new List<(string Name, MemRange Range, int OrderPerBit, ReservedRegion? Region)>();
         foreach (var (region, isDefault) in cmaCandidates)

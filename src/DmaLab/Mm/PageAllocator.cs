@@ -16,6 +16,7 @@ public sealed partial class PageAllocator : IPageAllocator
     readonly BuddyAllocator[] _buddy = new BuddyAllocator[3];
     readonly ulong[] _zoneStart = new ulong[3], _zoneSpan = new ulong[3];   // flat copies for the free path's zone lookup
     readonly List<AllocationFailure> _warnings = new();
+    readonly bool _hasZoneDma = true, _hasZoneDma32 = true;
     long _inUse;
 
     public PageAllocator(PhysicalMemory memory, IReadOnlyList<MemZone> zones)
@@ -35,6 +36,25 @@ public sealed partial class PageAllocator : IPageAllocator
             _zoneSpan[i] = _buddy[i].SpanPages;
         }
         InitHandles();
+    }
+
+    /// <summary>
+    /// A page allocator whose kernel lacks some zones: GFP_DMA / GFP_DMA32 then select ZONE_NORMAL, as gfp_zone()
+    /// does when CONFIG_ZONE_DMA / CONFIG_ZONE_DMA32 is off (Linux: include/linux/gfp.h, OPT_ZONE_DMA32).
+    /// </summary>
+    public PageAllocator(PhysicalMemory memory, IReadOnlyList<MemZone> zones, ZoneLayout layout) : this(memory, zones)
+    {
+        _hasZoneDma = layout.Configured(ZoneType.Dma);
+        _hasZoneDma32 = layout.Configured(ZoneType.Dma32);
+    }
+
+    /// <summary>gfp_zone() for this kernel's configuration: the highest zone the zonelist walk starts from.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ZoneType GfpZone(Gfp gfp)
+    {
+        var z = GfpZones.HighestZone(gfp);
+        if ((z == ZoneType.Dma && !_hasZoneDma) || (z == ZoneType.Dma32 && !_hasZoneDma32)) return ZoneType.Normal;
+        return z;
     }
 
     public PhysicalMemory Memory => _mem;
@@ -84,7 +104,7 @@ public sealed partial class PageAllocator : IPageAllocator
             return false;
         }
         bool cma = GfpZones.MayUseCma(gfp);
-        for (int z = (int)GfpZones.HighestZone(gfp); z >= 0; z--)
+        for (int z = (int)GfpZone(gfp); z >= 0; z--)
         {
             var buddy = _buddy[z];
             if (buddy.FreePages >= 1L << order && buddy.TryAlloc(order, cma, out pfn))
@@ -100,10 +120,10 @@ public sealed partial class PageAllocator : IPageAllocator
 
     void Warn(int order, Gfp gfp)
     {
-        var high = GfpZones.HighestZone(gfp);
+        var high = GfpZone(gfp);
         // warn_alloc(): silent with __GFP_NOWARN, and for GFP_DMA when ZONE_DMA has no managed pages (has_managed_dma()).
         if ((gfp & Gfp.NoWarn) != 0) return;
-        if ((gfp & Gfp.Dma) != 0 && !_zones[(int)ZoneType.Dma].IsPopulated) return;
+        if ((gfp & Gfp.Dma) != 0 && _hasZoneDma && !_zones[(int)ZoneType.Dma].IsPopulated) return;
         _warnings.Add(new AllocationFailure(order, gfp, high,
             $"page allocation failure: order:{order}, mode:{GfpZones.FormatMode(gfp)}, nodemask=(null)"));
     }

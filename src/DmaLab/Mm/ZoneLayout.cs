@@ -35,6 +35,14 @@ public sealed record ZoneLayout(string Arch, PhysAddr DmaEnd, PhysAddr Dma32End,
 
     static PhysAddr Max(PhysAddr a, PhysAddr b) => a > b ? a : b;
 
+    /// <summary>
+    /// Whether the architecture's kernel is built with the zone (CONFIG_ZONE_DMA / CONFIG_ZONE_DMA32). A zone that
+    /// is configured but empty makes GFP_DMA/GFP_DMA32 requests fail; one that is not configured makes gfp_zone()
+    /// map the flag to ZONE_NORMAL (Linux: include/linux/gfp.h, OPT_ZONE_DMA / OPT_ZONE_DMA32). 32-bit arm has
+    /// no ZONE_DMA32 (arch/arm/Kconfig) and, as modelled here, no ZONE_DMA.
+    /// </summary>
+    public bool Configured(ZoneType z) => z == ZoneType.Normal || Arch != "arm";
+
     /// <summary>Computes the layout for a platform whose DRAM spans [dramStart, dramEnd).</summary>
     public static ZoneLayout For(PlatformSpec spec, PhysAddr dramStart, PhysAddr dramEnd)
     {

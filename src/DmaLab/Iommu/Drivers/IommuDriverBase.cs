@@ -126,6 +126,8 @@ public abstract class IommuDriverBase : IIommuOps, ITranslationOwner
     }
 
     protected abstract IoPgtableFormat PgtableFormat(IommuDomain d);
+    /// <summary>Zone flags the driver asks for its table pages (Linux: e.g. sun50i-iommu.c GFP_DMA32); the format may add its own.</summary>
+    protected virtual Mm.Gfp PgtableGfp => Mm.Gfp.None;
     /// <summary>Allocates the domain's IOTLB tag (ASID, domain ID, context bank): a non-negative tag or -ENOSPC.</summary>
     protected abstract int AllocTag(IommuDomain d);
     protected abstract void FreeTag(IommuDomain d);
@@ -135,7 +137,7 @@ public abstract class IommuDriverBase : IIommuOps, ITranslationOwner
         var cfg = new IoPgtableConfig
         {
             PgsizeBitmap = d.PgsizeBitmap, Ias = ias, Oas = oas, Levels = levels,
-            CoherentWalk = Instance.Spec.CoherentWalk, Tlb = new DomainFlushOps(this, d),
+            CoherentWalk = Instance.Spec.CoherentWalk, Tlb = new DomainFlushOps(this, d), TableGfp = PgtableGfp,
         };
         var table = Context.PgtableFactory(format, cfg, Context.Memory, Context.Pages);
         d.Pgtable = table;

@@ -33,6 +33,7 @@ public abstract class SocIommuBase : IommuDriverBase
     protected override bool ProbesWithoutIds => true;
     protected override bool SupportsIdentity => Traits.Identity;
     protected override IoPgtableFormat PgtableFormat(IommuDomain d) => Traits.Format;
+    protected override Mm.Gfp PgtableGfp => Traits.TableGfp;
     public int ContextsInUse => _pool?.InUse ?? (Contexts[0].Enabled ? 1 : 0);
 
     protected override int AllocTag(IommuDomain d) => _pool is null ? 0 : _pool.Alloc() is var t && t < 0 ? Traits.PoolExhaustedErrno : t;

@@ -29,6 +29,7 @@ public enum SocGroupModel
 /// <param name="InvalidateOnUnmap">TLB entries are invalidated inside unmap (no deferred flush possible).</param>
 /// <param name="ReportsFaults">The interrupt handler calls report_iommu_fault().</param>
 /// <param name="FaultFlagsZero">report_iommu_fault() is called with flags 0 regardless of direction.</param>
+/// <param name="TableGfp">Zone flags the driver uses for its table pages (e.g. GFP_DMA32 for a 32-bit walker).</param>
 public sealed record SocIommuTraits(
     string DriverName,
     IoPgtableFormat Format,
@@ -39,4 +40,5 @@ public sealed record SocIommuTraits(
     bool ReportsFaults,
     bool FaultFlagsZero = false,
     int PoolExhaustedErrno = -Errno.ENOSPC,
-    bool Identity = true);
+    bool Identity = true,
+    Mm.Gfp TableGfp = Mm.Gfp.None);

@@ -14,5 +14,6 @@ public sealed class Sun50iIommu(IommuDevice instance, IommuDriverContext context
     public static new readonly SocIommuTraits Traits = new("sun50i-iommu", IoPgtableFormat.ArmV7s,
         new DriverLimits(0x1000, 32, 32, 1, new IotlbGeometry(64, 4, IotlbReplacement.Lru, 0, "H6 user manual: micro TLBs per master + 64-entry macro TLB (approximate associativity)"),
             "sun50i-iommu.c pgsize_bitmap SZ_4K"),
-        SocContextModel.SingleReplace, SocGroupModel.PerInstance, InvalidateOnUnmap: false, ReportsFaults: true);
+        SocContextModel.SingleReplace, SocGroupModel.PerInstance, InvalidateOnUnmap: false, ReportsFaults: true,
+        TableGfp: Mm.Gfp.Dma32);   // sun50i_iommu_domain_alloc()/sun50i_dte_get_page_table(): DT and PTs from GFP_DMA32
 }

@@ -34,6 +34,11 @@ public sealed class IoPgtableArmV7s : IoPgtableRadix<ArmV7sPte>
         if (config.Ias > 32 || config.Oas > 32)
             throw new ArgumentException($"{format}: short descriptors take at most 32-bit input and output (ias={config.Ias}, oas={config.Oas})");
         config.PgsizeBitmap &= 1UL << 12 | 1UL << 16 | 1UL << 20 | 1UL << 24;
+        // Linux: arm_v7s_alloc_table() allocates every level with ARM_V7S_TABLE_GFP_DMA (GFP_DMA32 where
+        // CONFIG_ZONE_DMA32 exists, GFP_DMA on 32-bit arm; the L2 kmem cache is SLAB_CACHE_DMA32/SLAB_CACHE_DMA):
+        // the 32-bit walker must reach its tables. Where the kernel lacks the zone the page allocator maps the flag
+        // to ZONE_NORMAL, as gfp_zone() does.
+        config.TableGfp |= Gfp.Dma32;
         return new ArmV7sPte((config.Quirks & IoPgtableQuirks.NoPerms) == 0, (config.Quirks & IoPgtableQuirks.ArmNs) != 0);
     }
 }

@@ -87,7 +87,16 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
     bool TryAllocTable(int lvl, out PhysAddr table)
     {
         int order = Fmt.TableOrder(lvl);
-        if (!PageAllocator.TryAllocPages(order, Gfp.Zero | Gfp.Atomic, out table)) return false;
+        if (!PageAllocator.TryAllocPages(order, Gfp.Zero | Gfp.Atomic | Config.TableGfp, out table)) return false;
+        // The walker follows table pointers no wider than its output address: a table it cannot reach is refused
+        // (Linux: io-pgtable-arm-v7s.c arm_v7s_alloc_table() "Page table does not fit in PTE"; io-pgtable-arm.c
+        // __arm_lpae_alloc_pages() "Cannot accommodate DMA translation for IOMMU page tables").
+        if (table.Value + (PhysAddr.PageSize << order) - 1 > _paddrMax)
+        {
+            PageAllocator.FreePages(table, order);
+            table = default;
+            return false;
+        }
         // A fresh table must read as all-invalid whatever the page held before.
         Memory.Discard(table, PhysAddr.PageSize << order);
         _tablePages += 1L << order;
