@@ -27,7 +27,7 @@ public sealed partial class DmaDirectOps
     /// <summary>The highest address of ZONE_DMA (zone_dma_limit), or null when the zone is empty.</summary>
     ulong? ZoneDmaLimit => _mem.Zone(ZoneType.Dma).IsPopulated ? _mem.Layout.DmaEnd.Value - 1 : null;
 
-    static bool AllowBlocking(Gfp gfp) => (gfp & Gfp.DirectReclaim) != 0;
+    static bool AllowBlocking(Gfp gfp) => DmaContiguous.AllowBlocking(gfp);
     static int GetOrder(ulong size) => DmaCoherentMemory.GetOrder(size);
     static ulong PageAlign(ulong size) => (size + PhysAddr.PageSize - 1) & ~(PhysAddr.PageSize - 1);
 
@@ -131,31 +131,15 @@ public sealed partial class DmaDirectOps
         }
     }
 
-    /// <summary>dma_alloc_contiguous() + cma_alloc_aligned().</summary>
+    /// <summary>dma_alloc_contiguous() (<see cref="DmaContiguous"/>), counted.</summary>
     PhysAddr? AllocContiguous(Device dev, ulong size, Gfp gfp)
     {
-        if (!AllowBlocking(gfp)) return null;
-        var area = dev.DmaState.CmaArea;
-        if (area is null)
-        {
-            if (size <= PhysAddr.PageSize) return null;
-            area = _mem.DefaultCma;
-            if (area is null) return null;
-        }
-        int align = Math.Min(GetOrder(size), CmaAlignment);
-        if (area.Alloc(PageAlign(size) >> PhysAddr.PageShift, align, out var page, (gfp & Gfp.NoWarn) != 0) != 0) return null;
-        CmaAllocs++;
+        var page = DmaContiguous.Alloc(_mem, dev, size, gfp);
+        if (page is not null) CmaAllocs++;
         return page;
     }
 
-    /// <summary>dma_free_contiguous(): back to the CMA area that holds it, else to the buddy allocator.</summary>
-    void FreeContiguous(Device dev, PhysAddr page, ulong size)
-    {
-        ulong count = PageAlign(size) >> PhysAddr.PageShift;
-        var area = dev.DmaState.CmaArea ?? _mem.DefaultCma;
-        if (area is not null && area.Release(page, count)) return;
-        _mem.PageAllocator.FreePages(page, GetOrder(size));
-    }
+    void FreeContiguous(Device dev, PhysAddr page, ulong size) => DmaContiguous.Free(_mem, dev, page, size);
 
     /// <summary>__dma_direct_free_pages(): restricted pool, else CMA / buddy.</summary>
     void FreeDirectPages(Device dev, PhysAddr page, ulong size)

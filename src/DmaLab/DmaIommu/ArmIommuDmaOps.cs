@@ -268,7 +268,7 @@ public sealed class ArmIommuDmaOps : DmaMapOpsBase
         dmaHandle = DmaAddr.MappingError;
         var m = Map(dev);
         size = PageAlign(size);
-        bool blocking = (gfp & Gfp.DirectReclaim) != 0;
+        bool blocking = DmaContiguous.AllowBlocking(gfp);
         List<(PhysAddr Page, int Order)> chunks;
         CpuAddr cpuAddr;
         bool remapped = false, atomic = false;

@@ -27,7 +27,7 @@ public sealed partial class IommuDmaOps
     const int MaxPageOrder = 10;                      // MAX_PAGE_ORDER
     readonly Dictionary<(IommuDmaCookie, ulong), IommuDmaAllocation> _allocs = new();
 
-    static bool AllowBlocking(Gfp gfp) => (gfp & Gfp.DirectReclaim) != 0;
+    static bool AllowBlocking(Gfp gfp) => DmaContiguous.AllowBlocking(gfp);
     static ulong PageAlign(ulong size) => (size + PhysAddr.PageSize - 1) & ~(PhysAddr.PageSize - 1);
 
     /// <summary>Live coherent allocations of <paramref name="dev"/>'s domain.</summary>
@@ -89,28 +89,9 @@ public sealed partial class IommuDmaOps
         return chunks;
     }
 
-    /// <summary>dma_alloc_contiguous(): the device's CMA area, else the default one for more than a page (blocking only).</summary>
-    PhysAddr? AllocContiguous(Device dev, ulong size, Gfp gfp)
-    {
-        if (!AllowBlocking(gfp)) return null;
-        var area = dev.DmaState.CmaArea;
-        if (area is null)
-        {
-            if (size <= PhysAddr.PageSize) return null;
-            area = _mem.DefaultCma;
-            if (area is null) return null;
-        }
-        int align = Math.Min(DmaCoherentMemory.GetOrder(size), DmaDirectOps.CmaAlignment);
-        return area.Alloc(PageAlign(size) >> PhysAddr.PageShift, align, out var page, (gfp & Gfp.NoWarn) != 0) == 0 ? page : null;
-    }
+    PhysAddr? AllocContiguous(Device dev, ulong size, Gfp gfp) => DmaContiguous.Alloc(_mem, dev, size, gfp);
 
-    /// <summary>dma_free_contiguous()</summary>
-    void FreeContiguous(Device dev, PhysAddr page, ulong size)
-    {
-        var area = dev.DmaState.CmaArea ?? _mem.DefaultCma;
-        if (area is not null && area.Release(page, PageAlign(size) >> PhysAddr.PageShift)) return;
-        _mem.PageAllocator.FreePages(page, DmaCoherentMemory.GetOrder(size));
-    }
+    void FreeContiguous(Device dev, PhysAddr page, ulong size) => DmaContiguous.Free(_mem, dev, page, size);
 
     /// <summary>dma_pgprot(): cached for coherent masters, write-combine on request, else non-cached.</summary>
     CpuMappingKind RemapKind(Device dev, DmaAttrs attrs) =>
