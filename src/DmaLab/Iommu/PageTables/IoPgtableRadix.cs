@@ -26,6 +26,21 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
     long _tablePages;
     bool _freed;
 
+    // Software walk cache: the last-level table that covers a span of IOVA space, so a map or unmap of a page in
+    // it starts there instead of descending from the root (the kernel re-walks every time; the result is the same
+    // because the path above a cached table cannot change while the table lives: upper entries are only cleared
+    // when a table is freed, and every free goes through FreeTable, which retires all cached entries).
+    const int WalkCacheSize = 16;
+    struct CachedTable
+    {
+        public ulong SpanPlusOne;   // 0 = empty
+        public ulong Table;
+        public uint Generation;
+    }
+    readonly CachedTable[] _walkCache = new CachedTable[WalkCacheSize];
+    uint _walkCacheGeneration = 1;
+    readonly int _lastLevel, _lastSpanShift;
+
     protected IoPgtableRadix(IoPgtableFormat format, IoPgtableConfig config, PhysicalMemory memory, IPageAllocator pages, TFormat fmt)
     {
         Format = format;
@@ -46,6 +61,10 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
             _leafLevel[i] = (sbyte)lvl;
         }
         if (config.PgsizeBitmap == 0) throw new ArgumentException($"{format}: no usable page size left in pgsize_bitmap");
+        _lastLevel = fmt.Levels - 1;
+        // One table at the last level covers the span of one entry of the level above; single-level formats have
+        // nothing to skip, so their cache never hits (span shift 64).
+        _lastSpanShift = fmt.Levels > 1 ? fmt.Shift(fmt.Levels - 2) : 64;
         if (!TryAllocTable(0, out _root)) throw new InvalidOperationException($"{format}: no free page for the root table");
     }
 
@@ -84,6 +103,27 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
     ulong EntryAddr(ulong table, int lvl, ulong iova)
         => table + ((iova >> Fmt.Shift(lvl)) & ((1UL << Fmt.IndexBits(lvl)) - 1)) * (ulong)TFormat.EntryBytes;
 
+    /// <summary>The cached last-level table covering <paramref name="iova"/>, if any.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    bool TryCachedLastTable(ulong iova, out ulong table)
+    {
+        ulong span = iova >> _lastSpanShift;
+        ref var e = ref _walkCache[(int)(span & (WalkCacheSize - 1))];
+        table = e.Table;
+        return e.SpanPlusOne == span + 1 && e.Generation == _walkCacheGeneration;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void CacheLastTable(ulong iova, ulong table)
+    {
+        if (_lastSpanShift >= 64) return;
+        ulong span = iova >> _lastSpanShift;
+        ref var e = ref _walkCache[(int)(span & (WalkCacheSize - 1))];
+        e.SpanPlusOne = span + 1;
+        e.Table = table;
+        e.Generation = _walkCacheGeneration;
+    }
+
     bool TryAllocTable(int lvl, out PhysAddr table)
     {
         int order = Fmt.TableOrder(lvl);
@@ -105,6 +145,7 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
 
     void FreeTable(ulong table, int lvl)
     {
+        _walkCacheGeneration++;
         int order = Fmt.TableOrder(lvl);
         PageAllocator.FreePages(new PhysAddr(table), order);
         _tablePages -= 1L << order;
@@ -189,8 +230,11 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
     /// into; with <paramref name="tableKnown"/> it already holds that table and the descent is skipped.</summary>
     int MapOne(ulong iova, ulong paddr, ulong pgsize, int leaf, IommuProt prot, ref ulong table, bool tableKnown)
     {
-        if (!tableKnown) table = _root.Value;
-        for (int lvl = tableKnown ? leaf : 0; lvl < leaf; lvl++)
+        int startLvl = 0;
+        if (tableKnown) startLvl = leaf;
+        else if (leaf == _lastLevel && TryCachedLastTable(iova, out table)) startLvl = leaf;
+        else table = _root.Value;
+        for (int lvl = startLvl; lvl < leaf; lvl++)
         {
             ulong ea = EntryAddr(table, lvl, iova);
             ulong pte = ReadPte(ea);
@@ -207,6 +251,7 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
             WritePte(ea, Fmt.MakeTable(next.Value, lvl));
             table = next.Value;
         }
+        if (startLvl < leaf && leaf == _lastLevel) CacheLastTable(iova, table);
 
         int shift = Fmt.Shift(leaf);
         ulong count = pgsize >> shift;
@@ -268,6 +313,7 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
         // free decisions can change inside one table's span. Formats that free a table when it empties skip this.
         int lastLvl = -1;
         ulong lastTable = 0, lastCur = 0;
+        bool lastLeaf = _leafLevel[BitOperations.TrailingZeroCount(pgsize)] == _lastLevel;
         while (unmapped < size)
         {
             ulong table = _root.Value;
@@ -276,6 +322,11 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
             {
                 table = lastTable;
                 lvl = lastLvl;
+            }
+            else if (lastLeaf && CanResumeAtLastLevel(size - unmapped) && TryCachedLastTable(cur, out ulong cached))
+            {
+                table = cached;
+                lvl = _lastLevel;
             }
             lastLvl = -1;
             while (true)
@@ -299,6 +350,7 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
                     break;
                 }
                 if (kind != PteKind.Table) return unmapped;
+                if (lastLeaf && Fmt.NextLevel(pte, lvl) == _lastLevel) CacheLastTable(cur, Fmt.TableAddress(pte, lvl));
 
                 ulong entrySize = 1UL << Fmt.Shift(lvl);
                 ulong entryBase = cur & ~(entrySize - 1);
@@ -327,6 +379,19 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
         }
         return unmapped;
     }
+
+    /// <summary>
+    /// Whether an unmap of last-level pages may start at a cached last-level table: the levels it skips must not
+    /// have anything to do. Formats that free a table when it empties need the path to the parent; formats that
+    /// free a table a covering unmap spans only do so when the rest of the unmap is at least one table's span.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    bool CanResumeAtLastLevel(ulong remaining) => TFormat.TableFree switch
+    {
+        TableFreePolicy.WhenEmpty => false,
+        TableFreePolicy.CoveringUnmap => _lastSpanShift >= 64 || remaining < 1UL << _lastSpanShift,
+        _ => true,
+    };
 
     void FreeIfEmpty(Span<ulong> path, int lvl, ulong iova)
     {
