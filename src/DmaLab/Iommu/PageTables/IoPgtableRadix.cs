@@ -107,6 +107,8 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     bool TryCachedLastTable(ulong iova, out ulong table)
     {
+        table = 0;
+        if (_lastSpanShift >= 64) return false;
         ulong span = iova >> _lastSpanShift;
         ref var e = ref _walkCache[(int)(span & (WalkCacheSize - 1))];
         table = e.Table;
@@ -411,6 +413,8 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
         if (_freed || iova > _iovaMax) return 0;
         ulong table = _root.Value;
         int lvl = 0;
+        // A cached last-level table means every level above it holds a table entry on this path.
+        if (TryCachedLastTable(iova, out ulong cached)) { table = cached; lvl = _lastLevel; }
         while (lvl < Fmt.Levels)
         {
             ulong pte = ReadPte(EntryAddr(table, lvl, iova));
