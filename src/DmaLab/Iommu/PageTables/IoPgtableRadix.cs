@@ -302,6 +302,8 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
 
     // ---- unmap -------------------------------------------------------------------------------------------
 
+    // The path buffer is written level by level before it is read, so it needs no zeroing.
+    [SkipLocalsInit]
     public ulong UnmapPages(ulong iova, ulong pgsize, ulong pgcount, ref IommuIotlbGather gather)
     {
         if (_freed) throw new InvalidOperationException($"{Format}: unmap on a freed page table");
