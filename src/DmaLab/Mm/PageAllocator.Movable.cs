@@ -32,7 +32,7 @@ public sealed partial class PageAllocator
     {
         gfp |= Gfp.Movable;
         if (!TryAllocPfn(order, gfp, out Pfn pfn)) { handle = default; return false; }
-        if ((gfp & Gfp.Zero) != 0) _mem.Discard(pfn.Address, PhysAddr.PageSize << order);
+        if ((gfp & Gfp.Zero) != 0) _mem.Fill(pfn.Address, PhysAddr.PageSize << order, 0);
         int i;
         if (_hFree >= 0) { i = _hFree; _hFree = _hNextFree[i]; }
         else

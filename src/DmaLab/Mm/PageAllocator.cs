@@ -86,7 +86,8 @@ public sealed partial class PageAllocator : IPageAllocator
         if (TryAllocPfn(order, gfp, out Pfn pfn))
         {
             page = pfn.Address;
-            if ((gfp & Gfp.Zero) != 0) _mem.Discard(page, PhysAddr.PageSize << order);
+            // Zeroed in place: a page freed and allocated again keeps its host memory (no allocation per cycle).
+            if ((gfp & Gfp.Zero) != 0) _mem.Fill(page, PhysAddr.PageSize << order, 0);
             return true;
         }
         page = default;

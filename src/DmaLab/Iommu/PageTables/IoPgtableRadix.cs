@@ -139,8 +139,10 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
             table = default;
             return false;
         }
-        // A fresh table must read as all-invalid whatever the page held before.
-        Memory.Discard(table, PhysAddr.PageSize << order);
+        // A fresh table must read as all-invalid whatever the page held before. Zeroing in place keeps the host
+        // page of a table that is freed and allocated again (OMAP/Tegra free a table as soon as it empties), so the
+        // map/unmap cycle does not allocate; a page never written stays unbacked and reads as zero anyway.
+        Memory.Fill(table, PhysAddr.PageSize << order, 0);
         _tablePages += 1L << order;
         return true;
     }
