@@ -23,7 +23,7 @@ public class SwiotlbGoldenTests
 
     sealed class PendingMap
     {
-        public required TraceLine Bounced;
+        public required SampleTraceLine Bounced;
         public required string Device;
         public required ulong Phys;
         public required ulong Size;
@@ -33,10 +33,10 @@ public class SwiotlbGoldenTests
         public int ExpectedLine;
     }
 
-    abstract record Op(TraceLine Line);
-    sealed record MapOp(TraceLine Line, PendingMap Map) : Op(Line);
-    sealed record UnmapPageOp(TraceLine Line, string Device, ulong DmaAddr, ulong Size, DmaDirection Dir, DmaAttrs Attrs) : Op(Line);
-    sealed record UnmapSgOp(TraceLine Line, string Device, ulong[] Phys, DmaDirection Dir, DmaAttrs Attrs) : Op(Line);
+    abstract record Op(SampleTraceLine Line);
+    sealed record MapOp(SampleTraceLine Line, PendingMap Map) : Op(Line);
+    sealed record UnmapPageOp(SampleTraceLine Line, string Device, ulong DmaAddr, ulong Size, DmaDirection Dir, DmaAttrs Attrs) : Op(Line);
+    sealed record UnmapSgOp(SampleTraceLine Line, string Device, ulong[] Phys, DmaDirection Dir, DmaAttrs Attrs) : Op(Line);
     sealed record SgGroup(string Device, ulong[] Phys, List<PendingMap> Entries);
 
     /// <summary>
@@ -44,7 +44,7 @@ public class SwiotlbGoldenTests
     /// allocation itself happens right after the bounced event (swiotlb_map traces first, then searches), so
     /// the model maps at that point; an interrupt's unmap printed between the two lines came after the search.
     /// </summary>
-    static (List<Op> Ops, List<PendingMap> Maps, List<SgGroup> Sgs) Plan(List<TraceLine> lines)
+    static (List<Op> Ops, List<PendingMap> Maps, List<SgGroup> Sgs) Plan(List<SampleTraceLine> lines)
     {
         var ops = new List<Op>();
         var maps = new List<PendingMap>();
@@ -60,8 +60,8 @@ public class SwiotlbGoldenTests
                     var pm = new PendingMap
                     {
                         Bounced = l, Device = SwiotlbTestTrace.Device(f),
-                        Phys = SwiotlbTestTrace.Hex(SwiotlbTestTrace.Field(f, "dev_addr")!),
-                        Size = SwiotlbTestTrace.Dec(SwiotlbTestTrace.Field(f, "size")!),
+                        Phys = SampleTraceText.Hex(SampleTraceText.Field(f, "dev_addr")!),
+                        Size = SampleTraceText.Dec(SampleTraceText.Field(f, "size")!),
                     };
                     if (!pending.TryGetValue(l.Cpu, out var q)) pending[l.Cpu] = q = new();
                     q.Enqueue(pm);
@@ -75,20 +75,20 @@ public class SwiotlbGoldenTests
                     Assert.True(q.Count == 1, $"line {l.LineNo}: dma_map_page with {q.Count} pending swiotlb_bounced");
                     var pm = q.Dequeue();
                     Assert.Equal(SwiotlbTestTrace.Device(f), pm.Device);
-                    Assert.Equal(SwiotlbTestTrace.Hex(SwiotlbTestTrace.Field(f, "phys_addr")!), pm.Phys);
-                    Assert.Equal(SwiotlbTestTrace.Dec(SwiotlbTestTrace.Field(f, "size")!), pm.Size);
+                    Assert.Equal(SampleTraceText.Hex(SampleTraceText.Field(f, "phys_addr")!), pm.Phys);
+                    Assert.Equal(SampleTraceText.Dec(SampleTraceText.Field(f, "size")!), pm.Size);
                     pm.Dir = SwiotlbTestTrace.Dir(f);
                     pm.Attrs = SwiotlbTestTrace.Attrs(f);
-                    pm.Expected = SwiotlbTestTrace.Hex(SwiotlbTestTrace.Field(f, "dma_addr")!);
+                    pm.Expected = SampleTraceText.Hex(SampleTraceText.Field(f, "dma_addr")!);
                     pm.ExpectedLine = l.LineNo;
                     break;
                 }
                 case "dma_map_sg":
                 {
                     var q = pending[l.Cpu];
-                    var dmas = SwiotlbTestTrace.HexArray(SwiotlbTestTrace.Field(f, "dma_addrs")!);
-                    var phys = SwiotlbTestTrace.HexArray(SwiotlbTestTrace.Field(f, "phys_addrs")!);
-                    var sizes = SwiotlbTestTrace.HexArray(SwiotlbTestTrace.Field(f, "sizes")!);
+                    var dmas = SampleTraceText.HexArray(SampleTraceText.Field(f, "dma_addrs")!);
+                    var phys = SampleTraceText.HexArray(SampleTraceText.Field(f, "phys_addrs")!);
+                    var sizes = SampleTraceText.HexArray(SampleTraceText.Field(f, "sizes")!);
                     bool truncated = f.Contains("[TRUNCATED]", StringComparison.Ordinal);
                     var entries = new List<PendingMap>();
                     int n = q.Count;
@@ -111,11 +111,11 @@ public class SwiotlbGoldenTests
                     break;
                 }
                 case "dma_unmap_page":
-                    ops.Add(new UnmapPageOp(l, SwiotlbTestTrace.Device(f), SwiotlbTestTrace.Hex(SwiotlbTestTrace.Field(f, "dma_addr")!),
-                        SwiotlbTestTrace.Dec(SwiotlbTestTrace.Field(f, "size")!), SwiotlbTestTrace.Dir(f), SwiotlbTestTrace.Attrs(f)));
+                    ops.Add(new UnmapPageOp(l, SwiotlbTestTrace.Device(f), SampleTraceText.Hex(SampleTraceText.Field(f, "dma_addr")!),
+                        SampleTraceText.Dec(SampleTraceText.Field(f, "size")!), SwiotlbTestTrace.Dir(f), SwiotlbTestTrace.Attrs(f)));
                     break;
                 case "dma_unmap_sg":
-                    ops.Add(new UnmapSgOp(l, SwiotlbTestTrace.Device(f), SwiotlbTestTrace.HexArray(SwiotlbTestTrace.Field(f, "phys_addrs")!),
+                    ops.Add(new UnmapSgOp(l, SwiotlbTestTrace.Device(f), SampleTraceText.HexArray(SampleTraceText.Field(f, "phys_addrs")!),
                         SwiotlbTestTrace.Dir(f), SwiotlbTestTrace.Attrs(f)));
                     break;
             }

@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
-using SharpCompress.Compressors.Xz;
 
 namespace DmaLab.Tests.DmaIommu;
 
@@ -9,75 +7,38 @@ internal sealed record TraceEvent(int Line, int Cpu, string Pid, int Level, stri
     ulong Phys, ulong[] DmaAddrs, ulong[] Sizes, ulong[] PhysAddrs, ulong Iova);
 
 /// <summary>
-/// Minimal reader for the sample ftrace captures (the real streaming reader lives in Trace/): decompresses the .xz
-/// and keeps the DMA-API events, the iommu map events and attach events, plus the platform text's PCI windows.
+/// The events the IOVA golden tests replay, taken from a capture with <see cref="SampleTraceText"/> (independent of
+/// the production reader), plus the PCI windows of the capture's platform text.
 /// </summary>
 internal static partial class TraceSample
 {
-    public static string DataPath(string name) => Path.Combine(AppContext.BaseDirectory, "data", "traces", name);
+    public static string DataPath(string name) => SampleTraceText.DataPath(Path.Combine("traces", name));
 
-    public static IEnumerable<string> Lines(string traceName)
-    {
-        using var file = File.OpenRead(DataPath(traceName));
-        using var xz = new XZStream(file);
-        using var reader = new StreamReader(xz);
-        string? line;
-        while ((line = reader.ReadLine()) != null) yield return line;
-    }
-
-    [GeneratedRegex(@"^\s*(?<task>.+?)-(?<pid>\d+)\s+\[(?<cpu>\d+)\]\s+(?<flags>\S+)\s+[\d.]+:\s+(?<ev>\w+):\s+(?<rest>.*)$")]
-    private static partial Regex EventLine();
-
-    [GeneratedRegex(@"(\w+)=(\{[^}]*\}|\S+)")]
-    private static partial Regex Field();
-
+    /// <summary>The DMA-API, iommu map/unmap and attach events of a capture (other lines are skipped).</summary>
     public static List<TraceEvent> Events(string traceName)
     {
         var list = new List<TraceEvent>();
-        int n = 0;
-        foreach (var line in Lines(traceName))
+        foreach (var l in SampleTraceText.Events(Path.Combine("traces", traceName), strict: false))
         {
-            n++;
-            if (line.StartsWith('#')) continue;
-            var m = EventLine().Match(line);
-            if (!m.Success) continue;
-            string ev = m.Groups["ev"].Value;
-            string rest = m.Groups["rest"].Value;
+            string ev = l.Event, f = l.Fields;
             if (!ev.StartsWith("dma_", StringComparison.Ordinal) && ev is not ("map" or "unmap" or "attach_device_to_domain")) continue;
-            var fields = new Dictionary<string, string>();
-            foreach (Match f in Field().Matches(rest)) fields[f.Groups[1].Value] = f.Groups[2].Value;
             string device = ev switch
             {
                 "map" or "unmap" => "",
-                "attach_device_to_domain" => fields.GetValueOrDefault("device", ""),
-                _ => rest.Split(' ', 2)[0],
+                "attach_device_to_domain" => SampleTraceText.Field(f, "device") ?? "",
+                _ => f.Split(' ', 2)[0],
             };
-            list.Add(new TraceEvent(n, int.Parse(m.Groups["cpu"].Value, CultureInfo.InvariantCulture), m.Groups["pid"].Value,
+            list.Add(new TraceEvent(l.LineNo, l.Cpu, l.Pid,
                 // ftrace flags "d.h1.": the third character says softirq (s), hardirq (h) or hardirq in softirq (H).
-                m.Groups["flags"].Value.Length > 2 ? m.Groups["flags"].Value[2] switch { 's' => 1, 'h' or 'H' => 2, _ => 0 } : 0,
+                l.Flags.Length > 2 ? l.Flags[2] switch { 's' => 1, 'h' or 'H' => 2, _ => 0 } : 0,
                 ev, device,
-                Hex(fields.GetValueOrDefault("dma_addr")),
-                Dec(fields.GetValueOrDefault("size")),
-                ev == "map" ? Hex(fields.GetValueOrDefault("paddr")) : Hex(fields.GetValueOrDefault("phys_addr")),
-                Array(fields.GetValueOrDefault("dma_addrs")), Array(fields.GetValueOrDefault("sizes")),
-                Array(fields.GetValueOrDefault("phys_addrs")), Hex(fields.GetValueOrDefault("iova"))));
+                SampleTraceText.Hex(SampleTraceText.Field(f, "dma_addr")),
+                SampleTraceText.Dec(SampleTraceText.Field(f, "size")),
+                SampleTraceText.Hex(SampleTraceText.Field(f, ev == "map" ? "paddr" : "phys_addr")),
+                SampleTraceText.HexArray(SampleTraceText.Field(f, "dma_addrs")), SampleTraceText.HexArray(SampleTraceText.Field(f, "sizes")),
+                SampleTraceText.HexArray(SampleTraceText.Field(f, "phys_addrs")), SampleTraceText.Hex(SampleTraceText.Field(f, "iova"))));
         }
         return list;
-    }
-
-    static ulong Hex(string? s)
-    {
-        if (string.IsNullOrEmpty(s)) return 0;
-        if (s.StartsWith("0x", StringComparison.Ordinal)) s = s[2..];
-        return ulong.Parse(s, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-    }
-
-    static ulong Dec(string? s) => string.IsNullOrEmpty(s) ? 0 : ulong.Parse(s, CultureInfo.InvariantCulture);
-
-    static ulong[] Array(string? s)
-    {
-        if (string.IsNullOrEmpty(s) || s.Length < 2) return [];
-        return s[1..^1].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Hex).ToArray();
     }
 
     [GeneratedRegex(@"root bus resource \[mem 0x([0-9a-f]+)-0x([0-9a-f]+)")]
@@ -91,7 +52,7 @@ internal static partial class TraceSample
         {
             var m = MemWindow().Match(line);
             if (!m.Success) continue;
-            var w = (Hex(m.Groups[1].Value), Hex(m.Groups[2].Value), 0UL);
+            var w = (SampleTraceText.Hex(m.Groups[1].Value), SampleTraceText.Hex(m.Groups[2].Value), 0UL);
             if (!windows.Contains(w)) windows.Add(w);
         }
         return windows;
