@@ -99,6 +99,12 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
         }
         // A fresh table must read as all-invalid whatever the page held before.
         Memory.Discard(table, PhysAddr.PageSize << order);
+        ulong empty = TFormat.EmptyEntry(lvl == Fmt.Levels - 1);
+        if (empty != 0)
+        {
+            ulong n = 1UL << Fmt.IndexBits(lvl);
+            for (ulong i = 0; i < n; i++) WritePte(table.Value + i * (ulong)TFormat.EntryBytes, empty);
+        }
         _tablePages += 1L << order;
         return true;
     }
