@@ -63,7 +63,7 @@ public sealed class IoPgtableS390 : IoPgtableRadix<S390Pte>, IIoPgtable
     /// <summary>Linux: s390_iommu_unmap_pages() → s390_iommu_invalidate_trans().</summary>
     ulong IIoPgtable.UnmapPages(ulong iova, ulong pgsize, ulong pgcount, ref IommuIotlbGather gather)
     {
-        ulong last = (1UL << Config.Ias) - 1;
+        ulong last = Config.Ias >= 64 ? ulong.MaxValue : (1UL << Config.Ias) - 1;
         if (pgsize != PageSize || pgcount == 0 || (iova & (PageSize - 1)) != 0 || iova > last || pgcount - 1 > (last - iova) >> 12)
             return UnmapPages(iova, pgsize, pgcount, ref gather);
         ulong runStart = iova, run = 0;
