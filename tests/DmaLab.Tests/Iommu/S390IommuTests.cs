@@ -63,8 +63,9 @@ public class S390IommuTests
         var f = rig.Driver<S390Iommu>(1).FunctionOf(rig.Devices[1])!.Value;
         Assert.Equal((0x1_0000_1000UL, 0x1_0010_ffffUL), (f.StartDma, f.EndDma));
         // a platform device is not a zPCI function
-        var p = TestRig.Platform1("S390Iommu", devices: TestRig.Plat("plat0", 1));
-        Assert.Equal(-Errno.ENODEV, new TestRig(p).Iommu.Info(new TestRig(p).Devices[0]).ProbeResult);
+        var plat = new TestRig(TestRig.Platform1("S390Iommu", devices: TestRig.Plat("plat0", 1)));
+        Assert.Equal(-Errno.ENODEV, plat.Core.ProbeDevice(plat.Devices[0]));
+        Assert.Null(plat.Core.GetDevIommu(plat.Devices[0]));
     }
 
     [Fact]
