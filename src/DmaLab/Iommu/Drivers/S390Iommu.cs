@@ -6,8 +6,10 @@ using DmaLab.Platform;
 namespace DmaLab.Iommu.Drivers;
 
 /// <summary>
-/// The s390 zPCI IOMMU (Linux 6.15: drivers/iommu/s390-iommu.c with arch/s390/include/asm/pci_dma.h and
-/// arch/s390/pci/pci_insn.c). Linux registers one iommu_device per PCI function ("s390-iommu.%08x" by fid); a
+/// The s390 zPCI IOMMU (Linux: drivers/iommu/s390-iommu.c with arch/s390/include/asm/pci_dma.h and
+/// arch/s390/pci/pci_insn.c, as of 6.15: the last kernels whose domains are always region-third tables and whose
+/// probe clamps end_dma to ZPCI_TABLE_SIZE_RT; 6.16's "allow larger region tables" moved the aperture into
+/// s390_domain_alloc_paging()). Linux registers one iommu_device per PCI function ("s390-iommu.%08x" by fid); a
 /// platform gives each function its own S390Iommu instance the same way (several functions on one instance also
 /// work, each with its own zPCI attributes). A paging domain is a region-third table (4 KiB pages, aperture
 /// [0, ZPCI_TABLE_SIZE_RT - 1]); attaching registers its IOTA for the function's DMA window [start_dma, end_dma]
@@ -90,7 +92,8 @@ public sealed class S390Iommu : IommuDriverBase
         _ => false,
     };
 
-    /// <summary>No identity domain: only functions with RTR (6.13+, zdev->rtr_avail) get s390_iommu_rtr_ops, not modelled.</summary>
+    /// <summary>No identity domain: only functions with RTR (zdev->rtr_avail) get s390_iommu_rtr_ops and its identity
+    /// domain in recent kernels; not modelled, so iommu.passthrough=1 falls back to a DMA domain.</summary>
     protected override bool SupportsIdentity => false;
 
     protected override Master CreateMaster(Device dev, DevIommu state, int[] ports)
