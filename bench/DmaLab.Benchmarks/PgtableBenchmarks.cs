@@ -43,7 +43,8 @@ public class PgtableBenchmarks
     }
 
     [Params(IoPgtableFormat.ArmLpaeS1, IoPgtableFormat.ArmLpaeS2, IoPgtableFormat.ArmV7s, IoPgtableFormat.IntelSecondLevel,
-        IoPgtableFormat.AmdV1, IoPgtableFormat.Omap, IoPgtableFormat.Exynos, IoPgtableFormat.Tegra, IoPgtableFormat.Rockchip)]
+        IoPgtableFormat.AmdV1, IoPgtableFormat.Omap, IoPgtableFormat.Exynos, IoPgtableFormat.Tegra, IoPgtableFormat.Rockchip,
+        IoPgtableFormat.S390)]
     public IoPgtableFormat Format;
 
     IIoPgtable _table = null!;

@@ -15,4 +15,8 @@ public sealed class RunReport
 }
 
 /// <summary>How one device was set up at boot.</summary>
-public sealed record DeviceSetup(string Device, string Ops, string Domain, string Group, string Reason);
+public sealed record DeviceSetup(string Device, string Ops, string Domain, string Group, string Reason)
+{
+    /// <summary>The flush queue when the device's domain is lazy (DMA_FQ); null for strict or untranslated devices.</summary>
+    public DeviceFlushQueue? FlushQueue { get; init; }
+}

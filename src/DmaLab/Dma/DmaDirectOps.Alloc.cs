@@ -59,7 +59,8 @@ public sealed partial class DmaDirectOps
             if (--order < 0) { _bootMessages.Add($"DMA: failed to allocate {size >> 10} KiB {gfpName} pool for atomic allocation"); return null; }
         ulong poolSize = PhysAddr.PageSize << order;
         ArchDmaPrepCoherent(page, poolSize);
-        bool remap = _mem.Spec.Arch != "x86_64";
+        // CONFIG_DMA_DIRECT_REMAP (arm, arm64) remaps the pool; x86 and s390 use the linear map.
+        bool remap = _mem.Spec.Arch is not ("x86_64" or "s390x");
         var virt = remap ? Kva.Remap(page, poolSize, CpuMappingKind.RemapNonCached, "atomic_pool_expand") : Kva.LinearAddress(page);
         if (virt.IsNull) { _mem.PageAllocator.FreePages(page, order); return null; }
         _bootMessages.Add($"DMA: preallocated {poolSize >> 10} KiB {gfpName} pool for atomic allocations");

@@ -74,11 +74,17 @@ public static class ArchSetupDmaOps
             {
                 // iommu_dma_init_domain() may have demoted DMA_FQ to DMA (no deferred flush): report what is in force.
                 type = dom.Type.SysfsName();
-                string mode = dom.Type == IommuDomainType.DmaFq ? "lazy invalidation through a flush queue" : "strict invalidation on every unmap";
+                var cookie = iommuDma.StateOf(dev)!.Cookie;
+                var fq = dom.Type == IommuDomainType.DmaFq ? cookie.Fq : null;
+                string mode = fq is not null ? $"lazy invalidation through {cookie.Options.Describe(fq.QueueCount)}" : "strict invalidation on every unmap";
                 string sharing = shared ? $"; domain#{dom.Id} is shared by every master of {group.Instance.Name} (per-instance policy: no isolation, shared IOTLB entries)" : "";
                 string untrusted = dev.Untrusted ? "; untrusted device: sub-granule buffers bounce through swiotlb" : "";
                 return Record(dev, "iommu-dma", group.Id, dom.Id, type, shared,
-                    $"default domain {type} on {group.Instance.Name} ({info.Reason}): iommu-dma, {mode}{sharing}{untrusted}");
+                    $"default domain {type} on {group.Instance.Name} ({info.Reason}): iommu-dma, {mode}{sharing}{untrusted}") with
+                {
+                    FlushQueue = fq is null ? null
+                        : new DeviceFlushQueue(fq.Type == FlushQueueType.Single ? "single" : "per-cpu", fq.Size, fq.QueueCount, fq.TimeoutMs),
+                };
             }
             return Record(dev, "dma-direct", group.Id, dom.Id, type, shared,
                 $"iommu_dma_init_domain failed (-{Errno.Name(ret)}): {directName}{bounce}");

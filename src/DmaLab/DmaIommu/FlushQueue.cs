@@ -81,6 +81,8 @@ public sealed class FlushQueue
     public FlushQueueType Type { get; }
     public int Size { get; }
     public int TimeoutMs { get; }
+    /// <summary>Rings: one per CPU, or the single shared one.</summary>
+    public int QueueCount => _rings.Length;
     public FlushQueueStats Stats;
     /// <summary>fq_flush_start_cnt: flushes begun.</summary>
     public ulong FlushStartCount => _flushStartCnt;

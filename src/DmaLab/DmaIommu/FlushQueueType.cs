@@ -5,7 +5,8 @@ public enum FlushQueueType
 {
     /// <summary>IOMMU_DMA_OPTS_PER_CPU_QUEUE: one ring of IOVA_DEFAULT_FQ_SIZE per CPU.</summary>
     PerCpu,
-    /// <summary>IOMMU_DMA_OPTS_SINGLE_QUEUE: one shared ring of IOVA_SINGLE_FQ_SIZE, chosen when the IOMMU
-    /// shadows its IOTLB flushes (dev->iommu->shadow_on_flush, e.g. VT-d in caching mode).</summary>
+    /// <summary>IOMMU_DMA_OPTS_SINGLE_QUEUE: one shared ring of IOVA_SINGLE_FQ_SIZE, chosen by iommu_dma_init_options()
+    /// when the IOMMU's flushes also sync shadow tables (dev->iommu->shadow_on_flush). Only the s390 driver sets it,
+    /// for PCI functions with tlb_refresh (s390_iommu_probe_device()); VT-d caching mode does not.</summary>
     Single,
 }

@@ -20,6 +20,8 @@ public sealed class IommuDmaCookie : IIotlbFlushAll
     public IommuDmaIovaAllocator Allocator { get; }
     /// <summary>cookie->fq_domain: non-null when unmaps are queued (lazy invalidation).</summary>
     public FlushQueue? Fq => Allocator.Fq;
+    /// <summary>cookie->options as iommu_dma_init_options() set them for the domain's first device.</summary>
+    public IommuDmaOptions Options { get; internal set; } = IommuDmaOptions.Init(null);
     /// <summary>Devices whose DMA ops use this cookie, in attach order.</summary>
     public List<Devices.Device> Devices { get; } = new();
 

@@ -82,11 +82,11 @@ public sealed partial class IommuDmaOps : DmaMapOpsBase
             }
             var alloc = new IommuDmaIovaAllocator(domain.PgsizeBitmap, geo.ApertureStart, geo.ApertureEnd, geo.ForceAperture,
                 _core.Kernel.ForceDac, _cpus, _clock, dmaRangeMin: rangeMin);
-            cookie = new IommuDmaCookie(domain, alloc);
+            cookie = new IommuDmaCookie(domain, alloc) { Options = IommuDmaOptions.Init(_core.GetDevIommu(dev)) };
             // iommu_dma_init_domain(): a DMA_FQ domain without deferred-flush support silently becomes strict.
             if (domain.Type == IommuDomainType.DmaFq)
             {
-                if (domain.Ops.Capable(dev, IommuCap.DeferredFlush)) alloc.EnableFlushQueue(cookie);
+                if (domain.Ops.Capable(dev, IommuCap.DeferredFlush)) alloc.EnableFlushQueue(cookie, cookie.Options.QueueType);
                 else domain.Type = IommuDomainType.Dma;
             }
             ReserveRegions(dev, alloc);

@@ -23,4 +23,7 @@ public sealed class DevIommu
     public int Port { get; set; } = -1;
     /// <summary>The driver's per-master data (Linux: dev_iommu_priv_get()).</summary>
     public object? Priv { get; set; }
+    /// <summary>Linux: dev_iommu.shadow_on_flush: the driver's IOTLB flushes also sync shadow tables (s390 zPCI functions
+    /// with tlb_refresh), so iommu-dma gives the device's lazy domain one large shared flush queue.</summary>
+    public bool ShadowOnFlush { get; set; }
 }

@@ -14,6 +14,8 @@ namespace DmaLab.Mm;
 /// min(zone_dma_limit, end of DRAM - 1) + 1 (arm64_dma_phys_limit), ZONE_DMA32 at min(4 GiB - 1, end - 1) + 1.
 /// With no restrictive dma-ranges ZONE_DMA therefore covers all 32-bit memory and ZONE_DMA32 is empty; when DRAM
 /// starts above 4 GiB ZONE_DMA covers all of it.</item>
+/// <item>s390x (Linux: arch/s390/mm/init.c, paging_init()): ZONE_DMA below MAX_DMA_ADDRESS (2 GiB, the 31-bit
+/// heritage, arch/s390/include/asm/dma.h), ZONE_NORMAL above; no CONFIG_ZONE_DMA32 (arch/s390/Kconfig).</item>
 /// <item>arm (32-bit): one ZONE_NORMAL (no ZONE_DMA unless a machine sets arm_dma_zone_size; HIGHMEM not modelled).</item>
 /// </list>
 /// </summary>
@@ -21,6 +23,7 @@ public sealed record ZoneLayout(string Arch, PhysAddr DmaEnd, PhysAddr Dma32End,
 {
     const ulong X86MaxDma = 16UL << 20;
     const ulong FourGiB = 1UL << 32;
+    const ulong S390MaxDma = 1UL << 31;
 
     /// <summary>End (exclusive) of the given zone's range.</summary>
     public PhysAddr End(ZoneType z) => z switch { ZoneType.Dma => DmaEnd, ZoneType.Dma32 => Dma32End, _ => NormalEnd };
@@ -41,7 +44,7 @@ public sealed record ZoneLayout(string Arch, PhysAddr DmaEnd, PhysAddr Dma32End,
     /// map the flag to ZONE_NORMAL (Linux: include/linux/gfp.h, OPT_ZONE_DMA / OPT_ZONE_DMA32). 32-bit arm has
     /// no ZONE_DMA32 (arch/arm/Kconfig) and, as modelled here, no ZONE_DMA.
     /// </summary>
-    public bool Configured(ZoneType z) => z == ZoneType.Normal || Arch != "arm";
+    public bool Configured(ZoneType z) => z == ZoneType.Normal || (Arch != "arm" && !(Arch == "s390x" && z == ZoneType.Dma32));
 
     /// <summary>Computes the layout for a platform whose DRAM spans [dramStart, dramEnd).</summary>
     public static ZoneLayout For(PlatformSpec spec, PhysAddr dramStart, PhysAddr dramEnd)
@@ -65,8 +68,15 @@ public sealed record ZoneLayout(string Arch, PhysAddr DmaEnd, PhysAddr Dma32End,
             }
             case "arm":
                 return new ZoneLayout(spec.Arch, dramStart, dramStart, new(end), new(end));
+            case "s390x":
+            {
+                // swiotlb (protected-virtualization guests) and memblock_alloc_low() stay below
+                // ARCH_LOW_ADDRESS_LIMIT (2 GiB - 1) too, so that is the DMA physical limit.
+                ulong dma = Math.Min(S390MaxDma, end);
+                return new ZoneLayout(spec.Arch, new(dma), new(dma), new(end), new(dma));
+            }
             default:
-                throw new ArgumentException($"platform '{spec.Name}': unknown arch '{spec.Arch}' (expected arm64, arm or x86_64)");
+                throw new ArgumentException($"platform '{spec.Name}': unknown arch '{spec.Arch}' (expected arm64, arm, x86_64 or s390x)");
         }
     }
 

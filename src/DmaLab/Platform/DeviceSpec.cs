@@ -48,4 +48,6 @@ public sealed class DeviceSpec
     public List<IommuMapSpec> IommuMap { get; set; } = new();
     /// <summary>PCI host bridge: iommu-map-mask applied to requester IDs before the map (default all bits).</summary>
     public uint IommuMapMask { get; set; } = 0xffff_ffff;
+    /// <summary>s390 PCI function attributes (a device behind an S390Iommu); null = the firmware defaults.</summary>
+    public ZpciSpec? Zpci { get; set; }
 }

@@ -4,7 +4,7 @@ namespace DmaLab.Platform;
 public sealed class IommuSpec
 {
     public string Name { get; set; } = "";
-    /// <summary>Driver model: ArmSmmu, ArmSmmuV3, IntelVtd, AmdIommu, Omap, Msm, Exynos, Tegra, Rockchip, Sun50i, Ipmmu, Unknown.</summary>
+    /// <summary>Driver model: ArmSmmu, ArmSmmuV3, IntelVtd, AmdIommu, Omap, Msm, Exynos, Tegra, Rockchip, Sun50i, Ipmmu, S390Iommu, Unknown.</summary>
     public string Model { get; set; } = "";
     public string Compatible { get; set; } = "";
     /// <summary>Device-tree path of the provider node, when imported.</summary>

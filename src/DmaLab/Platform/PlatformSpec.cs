@@ -8,7 +8,7 @@ public sealed class PlatformSpec
 {
     public string Name { get; set; } = "";
     public string Description { get; set; } = "";
-    /// <summary>"arm64", "arm" or "x86_64": decides zone limits and cache behaviour.</summary>
+    /// <summary>"arm64", "arm", "x86_64" or "s390x": decides zone limits and cache behaviour.</summary>
     public string Arch { get; set; } = "arm64";
     public int Cpus { get; set; } = 4;
     public int CacheLineSize { get; set; } = 64;

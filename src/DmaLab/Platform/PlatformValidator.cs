@@ -6,9 +6,9 @@ public static class PlatformValidator
     /// <summary>Driver models DmaLab knows, as PlatformSpec/IommuSpec.Model names them.</summary>
     public static readonly IReadOnlySet<string> IommuModels = new HashSet<string>(StringComparer.Ordinal)
     {
-        "ArmSmmu", "ArmSmmuV3", "IntelVtd", "AmdIommu", "Omap", "Msm", "Exynos", "Tegra", "Rockchip", "Sun50i", "Ipmmu", "Unknown",
+        "ArmSmmu", "ArmSmmuV3", "IntelVtd", "AmdIommu", "Omap", "Msm", "Exynos", "Tegra", "Rockchip", "Sun50i", "Ipmmu", "S390Iommu", "Unknown",
     };
-    public static readonly IReadOnlySet<string> Arches = new HashSet<string>(StringComparer.Ordinal) { "arm64", "arm", "x86_64" };
+    public static readonly IReadOnlySet<string> Arches = new HashSet<string>(StringComparer.Ordinal) { "arm64", "arm", "x86_64", "s390x" };
     public static readonly IReadOnlySet<string> DeviceKinds = new HashSet<string>(StringComparer.Ordinal)
     {
         "generic", "gpu", "gpu-2d", "gpu-3d", "isp", "nvme", "nic", "emmc", "usb", "video", "legacy",
@@ -78,6 +78,12 @@ public static class PlatformValidator
                 fail($"{p}.memoryRegion", $"no reserved-memory region named '{d.MemoryRegion}'");
             if (d.MaxSegmentSize == 0) fail($"{p}.maxSegmentSize", "must be non-zero");
             if (d.SegmentBoundary == 0 || ((d.SegmentBoundary + 1) & d.SegmentBoundary) != 0) fail($"{p}.segmentBoundary", "must be a power of two minus one");
+            if (d.Zpci is not null)
+            {
+                if (d.Bus != "pci") fail($"{p}.zpci", "zPCI attributes belong to PCI functions (bus: pci)");
+                if (spec.Iommus.FirstOrDefault(i => i.Name == d.Iommu) is not { Model: "S390Iommu" })
+                    fail($"{p}.zpci", $"zPCI attributes need the device behind an S390Iommu IOMMU (iommu: '{d.Iommu}')");
+            }
             for (int j = 0; j < d.DmaRanges.Count; j++)
                 if (d.DmaRanges[j].Size == 0) fail($"{p}.dmaRanges[{j}].size", "must be non-zero");
         }

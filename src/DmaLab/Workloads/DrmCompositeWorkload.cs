@@ -48,6 +48,13 @@ public static class DrmCompositeWorkload
         var (e2d, e3d, why) = PickEngines(ctx, core);
         if (e2d is null || e3d is null) return Skip(r, why);
         if (why.Length > 0) r.Notes.Add(why);
+        // The per-process windows sit just below 4 GiB; an engine that cannot use that IOVA range (its reserved
+        // regions cover it, e.g. an s390 zPCI function whose DMA window starts at 4 GiB) cannot run this driver.
+        const ulong winHi = 0xffff_ffffUL, winLo = winHi + 1 - Processes * WindowBytes;
+        foreach (var e in new[] { e2d, e3d })
+            foreach (var rr in core.GetResvRegions(e))
+                if (rr.Type == ReservedRegionType.Reserved && rr.Start <= winHi && rr.Start + rr.Length - 1 >= winLo)
+                    return Skip(r, $"{e.Name}: reserved IOVA region 0x{rr.Start:x}-0x{rr.Start + rr.Length - 1:x} (iommu_get_resv_regions) covers the GPU windows below 4 GiB");
         r.Notes.Add($"2D engine {e2d.Name}, 3D engine {e3d.Name}; per-process IOVA space from drivers/iommu/iova.c (alloc_iova, size-aligned), one {WindowBytes >> 20} MiB window per process");
 
         var groups = new List<IommuGroup>();

@@ -10,7 +10,7 @@ public class PlatformCliTests
         var r = CliRunner.Run("platform", "list", "--json");
         Assert.Equal(0, r.ExitCode);
         var names = JsonDocument.Parse(r.Stdout).RootElement.EnumerateArray().Select(e => e.GetProperty("name").GetString()).ToArray();
-        Assert.Equal(["arm64-ref", "x86-q35"], names);
+        Assert.Equal(["arm64-ref", "s390-zpci", "x86-q35"], names);
     }
 
     [Fact]

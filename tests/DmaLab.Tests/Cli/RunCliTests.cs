@@ -39,6 +39,28 @@ public class RunCliTests
     }
 
     [Fact]
+    public void RunOnS390ZpciStatesEachLazyDomainsFlushQueue()
+    {
+        string d = CliRunner.TempDir();
+        var r = CliRunner.RunIn(d, "run", "--platform", "s390-zpci", "--workload", "nvme-queue", "drm-composite", "--json");
+        Assert.Equal(0, r.ExitCode);
+        var doc = JsonDocument.Parse(r.Stdout).RootElement;
+        var devs = doc.GetProperty("devices").EnumerateArray().ToDictionary(x => x.GetProperty("device").GetString()!);
+        var single = devs["0001:00:00.0"].GetProperty("flushQueue");
+        Assert.Equal(("single", 32768, 1, 1000), (single.GetProperty("type").GetString(), single.GetProperty("entries").GetInt32(),
+            single.GetProperty("rings").GetInt32(), single.GetProperty("timeoutMs").GetInt32()));
+        Assert.Equal("per-cpu", devs["0002:00:00.0"].GetProperty("flushQueue").GetProperty("type").GetString());
+        var runs = doc.GetProperty("workloads").EnumerateArray().ToList();
+        Assert.All(runs.Where(w => w.GetProperty("name").GetString() == "nvme-queue"), w => Assert.Equal(0, w.GetProperty("findings").GetArrayLength()));
+        // the DRM windows below 4 GiB are outside a zPCI DMA window: skipped with the reason, no faults
+        Assert.All(runs.Where(w => w.GetProperty("name").GetString() == "drm-composite"), w =>
+        {
+            Assert.Equal(0, w.GetProperty("findings").GetArrayLength());
+            Assert.Contains(w.GetProperty("notes").EnumerateArray(), n => n.GetString()!.Contains("reserved IOVA region 0x0-0xffffffff"));
+        });
+    }
+
+    [Fact]
     public void UnknownWorkloadIsUsageError()
     {
         var r = CliRunner.Run("run", "--workload", "nope");

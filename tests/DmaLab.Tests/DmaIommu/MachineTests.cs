@@ -15,6 +15,7 @@ public class MachineTests
     [Theory]
     [InlineData("arm64-ref")]
     [InlineData("x86-q35")]
+    [InlineData("s390-zpci")]
     public void BuiltInBootsWithIommuDmaForTranslatedDevices(string name)
     {
         var m = Machine.Boot(PlatformLoader.LoadBuiltIn(name));

@@ -7,7 +7,7 @@ public class PlatformLoaderTests
     [Fact]
     public void BuiltInsLoadAndValidate()
     {
-        Assert.Equal(["arm64-ref", "x86-q35"], PlatformLoader.BuiltInNames);
+        Assert.Equal(["arm64-ref", "s390-zpci", "x86-q35"], PlatformLoader.BuiltInNames);
         var arm = PlatformLoader.LoadBuiltIn("arm64-ref");
         Assert.Equal("arm64", arm.Arch);
         Assert.Equal(2, arm.Iommus.Count);

@@ -19,6 +19,9 @@ public interface IPteFormat
     static abstract int NoAccessResult { get; }
     /// <summary>A page larger than the leaf level's entry is written as consecutive small pages (Rockchip), not replicated copies.</summary>
     static abstract bool IncrementingLeaves { get; }
+    /// <summary>Value of every entry of a freshly allocated table (<paramref name="lastLevel"/>: a leaf-level table).
+    /// 0 for formats whose valid bit is set when valid; s390 marks invalid entries with a set bit instead.</summary>
+    static virtual ulong EmptyEntry(bool lastLevel) => 0;
 
     int Levels { get; }
     /// <summary>log2 of the bytes one entry at <paramref name="lvl"/> covers.</summary>

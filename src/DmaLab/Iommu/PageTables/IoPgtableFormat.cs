@@ -13,4 +13,6 @@ public enum IoPgtableFormat
     Exynos,
     Tegra,
     Rockchip,
+    /// <summary>s390 zPCI DMA translation tables (region / segment / page tables, drivers/iommu/s390-iommu.c).</summary>
+    S390,
 }

@@ -143,6 +143,12 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
         // page of a table that is freed and allocated again (OMAP/Tegra free a table as soon as it empties), so the
         // map/unmap cycle does not allocate; a page never written stays unbacked and reads as zero anyway.
         Memory.Fill(table, PhysAddr.PageSize << order, 0);
+        ulong empty = TFormat.EmptyEntry(lvl == Fmt.Levels - 1);
+        if (empty != 0)
+        {
+            ulong n = 1UL << Fmt.IndexBits(lvl);
+            for (ulong i = 0; i < n; i++) WritePte(table.Value + i * (ulong)TFormat.EntryBytes, empty);
+        }
         _tablePages += 1L << order;
         return true;
     }

@@ -19,6 +19,7 @@ public static class IoPgtableRegistry
             IoPgtableFormat.AmdV1 => new IoPgtableAmdV1(config, memory, pages),
             IoPgtableFormat.Omap or IoPgtableFormat.Exynos or IoPgtableFormat.Tegra or IoPgtableFormat.Rockchip
                 => IoPgtableSoc.Alloc(format, config, memory, pages),
+            IoPgtableFormat.S390 => new IoPgtableS390(config, memory, pages),
             _ => throw new ArgumentException($"page-table format {format} is not available"),
         };
 }
