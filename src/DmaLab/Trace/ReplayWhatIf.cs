@@ -11,21 +11,23 @@ public sealed class ReplayWhatIfReport
     public string? Iommu { get; set; }
     public ReplayModelStats Original { get; set; } = new();
     public ReplayModelStats WhatIf { get; set; } = new();
-    /// <summary>Original estimated time / what-if estimated time (above 1: the alternative is cheaper).</summary>
+    /// <summary>Original estimated time / what-if estimated time (above 1: the alternative is cheaper; 0 when the
+    /// what-if charged no time while the original did).</summary>
     public double EstimatedSpeedup { get; set; }
     public List<string> Notes { get; set; } = new();
 }
 
 /// <summary>
 /// Re-runs the trace's calls on another configuration while the replay goes on: every call goes to the primary model
-/// (the traced machine, whose addresses are compared with the kernel's) and to a <see cref="MachineReplayModel"/>
-/// built with the what-if <see cref="ReplayPolicy"/> / IOMMU family. The alternative chooses its own addresses; the
+/// (the traced machine, whose addresses are compared with the kernel's) and to a <see cref="MachineWhatIfModel"/>: a
+/// booted <see cref="Machine"/> with the what-if <see cref="ReplayPolicy"/> / IOMMU family, whose device accesses and
+/// driver work are measured. The alternative chooses its own addresses; the
 /// mapping between the primary's and its own is kept per live mapping so unmaps, frees and syncs reach the right one.
 /// </summary>
 public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegments
 {
     readonly IReplayModel _primary;
-    readonly MachineReplayModel _alt;
+    readonly MachineWhatIfModel _alt;
     // (device, table, primary dma) -> the alternative's dma addresses of the live mappings (a stack: the same
     // primary address may be live more than once, e.g. dma-direct mapping one buffer twice).
     readonly Dictionary<(int Dev, byte Table, ulong Dma), Stack<ulong>> _live = new();
@@ -38,11 +40,12 @@ public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegmen
         _primary = primary ?? throw new ArgumentNullException(nameof(primary));
         if (whatIf.Policy == ReplayPolicy.AsTraced && whatIf.IommuModel is null)
             throw new ArgumentException("a what-if needs a policy other than as-traced or an IOMMU model", nameof(whatIf));
-        _alt = new MachineReplayModel(whatIf);
+        _alt = new MachineWhatIfModel(whatIf);
+        if (primary is MachineReplayModel traced) _alt.InferredFamily = traced.FamilyIfKnown;
     }
 
     public IReplayModel Primary => _primary;
-    public MachineReplayModel Alternative => _alt;
+    public MachineWhatIfModel Alternative => _alt;
     public string Name => _primary.Name;
 
     public int Cpus { set { _alt.Cpus = value; if (_primary is MachineReplayModel m) m.Cpus = value; } }
@@ -133,17 +136,9 @@ public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegmen
         _alt.Bounced(call);
     }
 
-    public void Observe(TraceRecord r)
-    {
-        (_primary as ITraceEvidence)?.Observe(r);
-        _alt.Observe(r);
-    }
+    public void Observe(TraceRecord r) => (_primary as ITraceEvidence)?.Observe(r);
 
-    public void SetTracedSgSegments(ReadOnlySpan<ulong> dmaAddrs)
-    {
-        (_primary as ITracedSgSegments)?.SetTracedSgSegments(dmaAddrs);
-        _alt.SetTracedSgSegments(dmaAddrs);
-    }
+    public void SetTracedSgSegments(ReadOnlySpan<ulong> dmaAddrs) => (_primary as ITracedSgSegments)?.SetTracedSgSegments(dmaAddrs);
 
     /// <summary>The section for the report; <paramref name="original"/> is the primary's cost (null when the primary is
     /// not a <see cref="MachineReplayModel"/>).</summary>
@@ -151,14 +146,20 @@ public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegmen
     {
         var w = _alt.Stats();
         var o = original ?? new ReplayModelStats();
+        var notes = _alt.Notes.ToList();
+        // JSON has no infinity: a what-if that charged no virtual time (dma-direct, bypass) gets speedup 0 and says why.
+        double speedup = w.EstimatedNs == 0 ? (o.EstimatedNs == 0 ? 1 : 0) : (double)o.EstimatedNs / w.EstimatedNs;
+        if (w.EstimatedNs == 0 && o.EstimatedNs != 0)
+            notes.Add("estimated speedup undefined (reported as 0): the what-if charged no virtual time (no IOMMU or bounce work)");
+        notes.Add("what-if figures measured on a booted machine (device accesses: one per 4 KiB page of each mapping at its map and each sync_for_device; reads for TO_DEVICE, writes for FROM_DEVICE, both for BIDIRECTIONAL); the as-traced column's IOTLB figures are estimated");
         return new ReplayWhatIfReport
         {
             Policy = w.Policy,
             Iommu = w.Iommu,
             Original = o,
             WhatIf = w,
-            EstimatedSpeedup = w.EstimatedNs == 0 ? (o.EstimatedNs == 0 ? 1 : double.PositiveInfinity) : (double)o.EstimatedNs / w.EstimatedNs,
-            Notes = _alt.Notes.ToList(),
+            EstimatedSpeedup = speedup,
+            Notes = notes,
         };
     }
 }
