@@ -19,6 +19,12 @@ public sealed partial class MachineWhatIfModel
             }
             return new Baseline(lookups, hits, misses, inv, walks, cmds, m.Iommu.Core.Faults.Count);
         }
+
+        public static Baseline operator +(Baseline a, Baseline b) => new(a.Lookups + b.Lookups, a.Hits + b.Hits, a.Misses + b.Misses,
+            a.InvalidationOps + b.InvalidationOps, a.Walks + b.Walks, a.Commands + b.Commands, a.Faults + b.Faults);
+
+        public static Baseline operator -(Baseline a, Baseline b) => new(a.Lookups - b.Lookups, a.Hits - b.Hits, a.Misses - b.Misses,
+            a.InvalidationOps - b.InvalidationOps, a.Walks - b.Walks, a.Commands - b.Commands, a.Faults - b.Faults);
     }
 
     /// <summary>
@@ -43,7 +49,9 @@ public sealed partial class MachineWhatIfModel
             DeviceAccesses = _touches, DeviceAccessFaults = _touchFaults,
         };
         if (_m is not { } m) return s;
-        var now = Baseline.Take(m);
+        // Boot and the hot-add of each device (probe, attach: configuration-cache invalidations) happened at boot on
+        // the traced machine; only what the calls did counts.
+        var now = Baseline.Take(m) - _setup;
         s.IotlbLookups = now.Lookups - _base.Lookups;
         s.IotlbHits = now.Hits - _base.Hits;
         s.IotlbMisses = now.Misses - _base.Misses;

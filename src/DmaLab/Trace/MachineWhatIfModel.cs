@@ -45,7 +45,7 @@ public sealed partial class MachineWhatIfModel : IReplayModel
     readonly List<string> _notes = new();
     Machine? _m;
     ReplayIommuFamily? _family;
-    Baseline _base;
+    Baseline _base, _setup;
     uint _nextStreamId = 0x1000;
 
     public MachineWhatIfModel(MachineReplayOptions options)
@@ -92,9 +92,11 @@ public sealed partial class MachineWhatIfModel : IReplayModel
     {
         if (_byName.TryGetValue(name, out var d)) return d;
         var m = Boot();
+        var before = Baseline.Take(m);
         var dev = m.Devices.FirstOrDefault(x => string.Equals(x.Name, name, StringComparison.Ordinal)
                                               || string.Equals(x.Spec.BusId, name, StringComparison.Ordinal))
                   ?? m.AddDevice(SpecFor(name));
+        _setup += Baseline.Take(m) - before;
         var setup = m.SetupOf(dev);
         bool translated = m.Iommu.Core.GetDomain(dev) is { } dom && dom.IsPaging && setup.Ops.Contains("iommu", StringComparison.Ordinal);
         string path = translated ? "iommu-dma" : dev.DmaIoTlbMem is { ForceBounce: true } ? "swiotlb" : "dma-direct";
