@@ -48,10 +48,9 @@ public sealed class Iotlb
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Lookup(int tag, ulong iova, bool count, out ulong phys, out IommuProt prot)
     {
-        int i = LookupIndex(tag, iova, count);
-        if (i >= 0)
+        ref var e = ref LookupEntry(tag, iova, count);
+        if (!Unsafe.IsNullRef(ref e))
         {
-            ref var e = ref _entries[i];
             phys = e.Phys + (iova - e.Iova);
             prot = e.Prot;
             return true;
@@ -61,9 +60,10 @@ public sealed class Iotlb
         return false;
     }
 
-    /// <summary>As <see cref="Lookup"/>, returning the index of the hit entry (for <see cref="EntryAt"/>) or -1.</summary>
+    /// <summary>As <see cref="Lookup"/>, returning the hit entry itself, or a null reference on a miss
+    /// (<see cref="Unsafe.IsNullRef{T}(ref readonly T)"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int LookupIndex(int tag, ulong iova, bool count)
+    public ref IotlbEntry LookupEntry(int tag, ulong iova, bool count)
     {
         ulong shifts = _shifts;
         var entries = _entries;
@@ -79,17 +79,13 @@ public sealed class Iotlb
                 if (e.Valid && e.Iova == page && e.Tag == tag && e.PageShift == s)
                 {
                     if (count) { Stats.Lookups++; Stats.Hits++; e.LastUse = ++_useCounter; }
-                    return b + w;
+                    return ref e;
                 }
             }
         }
         if (count) { Stats.Lookups++; Stats.Misses++; }
-        return -1;
+        return ref Unsafe.NullRef<IotlbEntry>();
     }
-
-    /// <summary>The entry at an index <see cref="LookupIndex"/> returned.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ref IotlbEntry EntryAt(int index) => ref _entries[index];
 
     /// <summary>
     /// Model-only generation of the tables behind this cache: bumped whenever a page table this cache serves lost a

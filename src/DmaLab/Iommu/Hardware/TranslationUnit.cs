@@ -120,18 +120,15 @@ public sealed class TranslationUnit
         ref readonly var cfg = ref p.Config;
         if (cfg.Mode == StreamMode.Translate)
         {
-            int i = Iotlb.LookupIndex(cfg.Tag, iova, true);
-            if (i >= 0)
+            var tlb = Iotlb;
+            ref var e = ref tlb.LookupEntry(cfg.Tag, iova, true);
+            if (!Unsafe.IsNullRef(ref e) && (e.Prot & (write ? IommuProt.Write : IommuProt.Read)) != 0)
             {
-                ref var e = ref Iotlb.EntryAt(i);
-                if ((e.Prot & (write ? IommuProt.Write : IommuProt.Read)) != 0)
-                {
-                    phys = e.Phys + (iova - e.Iova);
-                    // Tables changed since the entry was filled or last checked: the model looks (hardware would not).
-                    if (e.Generation != Iotlb.Generation) CheckStale(ref e, in cfg, iova, phys, bytes);
-                    _clock.Advance(_costs.IotlbHitNs);
-                    return true;
-                }
+                phys = e.Phys + (iova - e.Iova);
+                // Tables changed since the entry was filled or last checked: the model looks (hardware would not).
+                if (e.Generation != tlb.Generation) CheckStale(ref e, in cfg, iova, phys, bytes);
+                _clock.Advance(_costs.IotlbHitNs);
+                return true;
             }
         }
         return TranslateSlow(port, in cfg, iova, write, out phys);

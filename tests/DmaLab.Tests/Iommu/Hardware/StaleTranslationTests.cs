@@ -86,7 +86,7 @@ public class StaleTranslationTests
         Assert.True(m.Engine(dev).Read(live, new byte[16]).Ok);
         Assert.Equal(hits + 2, tu.Iotlb.Stats.Hits);
         Assert.Equal(0, tu.Stale.Hits);
-        Assert.Equal(tu.Iotlb.Generation, tu.Iotlb.EntryAt(tu.Iotlb.LookupIndex(tu.ConfigOf(m.Iommu.Core.GetDevIommu(dev)!.Port).Tag, live.Value, false)).Generation);
+        Assert.Equal(tu.Iotlb.Generation, tu.Iotlb.LookupEntry(tu.ConfigOf(m.Iommu.Core.GetDevIommu(dev)!.Port).Tag, live.Value, false).Generation);
     }
 
     [Fact]
