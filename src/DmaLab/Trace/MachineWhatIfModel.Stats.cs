@@ -92,6 +92,7 @@ public sealed partial class MachineWhatIfModel
             s.SwiotlbUsedHiwaterBytes = pool.Stats.UsedHiwater << Dma.Swiotlb.IoTlbShift;
             s.SwiotlbFull = (long)pool.Stats.Failures;
         }
+        foreach (var f in m.Findings) s.FindingKinds[f.Kind] = s.FindingKinds.GetValueOrDefault(f.Kind) + 1;
         s.EstimatedNsBreakdown["dma-api"] = _apiNs;
         s.EstimatedNsBreakdown["device-translation"] = _deviceNs;
         s.EstimatedNs = _apiNs + _deviceNs;

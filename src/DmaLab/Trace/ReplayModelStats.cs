@@ -65,6 +65,9 @@ public sealed class ReplayModelStats
     public ulong StaleHitWindowMaxNs { get; set; }
     /// <summary>Longest flush-queue wait of an unmapped IOVA before its invalidation (lazy domains), virtual ns.</summary>
     public ulong StaleWindowMaxNs { get; set; }
+    /// <summary>What the what-if machine's kernel would have said (iommu-dma, swiotlb, dma-direct WARNs and IOMMU
+    /// faults), counted by kind; empty for the traced model, whose findings are the replay's own.</summary>
+    public SortedDictionary<string, int> FindingKinds { get; set; } = new(StringComparer.Ordinal);
     /// <summary>Deepest IOVA rbtree of any domain at the end.</summary>
     public int IovaTreeDepth { get; set; }
     // swiotlb (Linux: kernel/dma/swiotlb.c).

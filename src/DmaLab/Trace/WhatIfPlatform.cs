@@ -45,19 +45,30 @@ public static class WhatIfPlatform
         }
         else
         {
+            // DRAM spans the whole 40-bit physical space the model can hold so every traced buffer is memory (the
+            // swiotlb copies read and write it); only the first 8 GiB go to the page allocator, the rest is no-map
+            // reserved memory, the way firmware-owned RAM is, so booting costs what an 8 GiB machine costs.
+            ulong top = 1UL << Mm.PhysicalMemory.MaxPhysBits;
+            ulong lowBase = arch == "x86_64" ? 1UL << 32 : 0x4000_0000, usable = arch == "x86_64" ? 6UL << 30 : 8UL << 30;
+            var noMap = new List<ReservedMemorySpec>
+            {
+                new() { Name = "traced-buffers-high", Base = lowBase + usable, Size = top - lowBase - usable, NoMap = true },
+            };
+            if (arch != "x86_64") noMap.Add(new ReservedMemorySpec { Name = "traced-buffers-low", Base = 0, Size = lowBase, NoMap = true });
             s = new PlatformSpec
             {
                 Name = "replay-whatif-" + family.Name, Description = "replay what-if machine", Arch = arch, Cpus = cpus,
                 VmallocSize = arch == "x86_64" ? 32UL << 40 : 128UL << 30,
                 Memory = arch == "x86_64"
-                    ? [new MemorySpec { Base = 0x10_0000, Size = 0x7fe0_0000 }, new MemorySpec { Base = 1UL << 32, Size = 6UL << 30 }]
-                    : [new MemorySpec { Base = 0x4000_0000, Size = 8UL << 30 }],
+                    ? [new MemorySpec { Base = 0x10_0000, Size = 0x7fe0_0000 }, new MemorySpec { Base = lowBase, Size = top - lowBase }]
+                    : [new MemorySpec { Base = 0, Size = top }],
+                ReservedMemory = noMap,
                 Costs = costs,
             };
             s.Cma.DefaultSize = 0;
             s.Iommus = [Instance(model, compatible)];
             iommuName = IommuName;
-            notes.Add($"what-if machine: {arch}, {cpus} CPU(s), one {model} IOMMU (IOTLB geometry the driver's default), memory {(arch == "x86_64" ? "q35-like, 8 GiB" : "virt-like, 8 GiB from 1 GiB")}");
+            notes.Add($"what-if machine: {arch}, {cpus} CPU(s), one {model} IOMMU (IOTLB geometry the driver's default), memory {(arch == "x86_64" ? "q35-like, 8 GiB" : "virt-like, 8 GiB from 1 GiB")} for the page allocator, the rest of the 40-bit space no-map (the traced buffers)");
         }
         if (policy == ReplayPolicy.SwiotlbForce)
         {
