@@ -28,10 +28,11 @@ public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegmen
 {
     readonly IReplayModel _primary;
     readonly MachineWhatIfModel _alt;
-    // (device, table, primary dma) -> the alternative's dma addresses of the live mappings (a stack: the same
-    // primary address may be live more than once, e.g. dma-direct mapping one buffer twice).
-    readonly Dictionary<(int Dev, byte Table, ulong Dma), Stack<ulong>> _live = new();
-    readonly Stack<Stack<ulong>> _free = new();
+    // (device, table, primary dma) -> the alternative's dma addresses and sizes of the live mappings, newest last (the
+    // same primary address may be live more than once, e.g. dma-direct mapping one buffer twice; an unmap takes the
+    // newest of its size, so two live mappings of one buffer with different sizes reach the right alternative).
+    readonly Dictionary<(int Dev, byte Table, ulong Dma), List<(ulong Alt, ulong Size)>> _live = new();
+    readonly Stack<List<(ulong Alt, ulong Size)>> _free = new();
     readonly ulong[] _altSg = new ulong[TraceRecord.TraceMaxEntries];
     readonly ulong[] _altSgLen = new ulong[TraceRecord.TraceMaxEntries];
 
@@ -50,24 +51,27 @@ public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegmen
 
     public int Cpus { set { _alt.Cpus = value; if (_primary is MachineReplayModel m) m.Cpus = value; } }
 
-    void Push(int dev, byte table, ulong primaryDma, ulong altDma)
+    void Push(int dev, byte table, ulong primaryDma, ulong altDma, ulong size)
     {
         var key = (dev, table, primaryDma);
-        if (!_live.TryGetValue(key, out var s)) _live.Add(key, s = _free.Count > 0 ? _free.Pop() : new Stack<ulong>(2));
-        s.Push(altDma);
+        if (!_live.TryGetValue(key, out var s)) _live.Add(key, s = _free.Count > 0 ? _free.Pop() : new List<(ulong, ulong)>(2));
+        s.Add((altDma, size));
     }
 
-    ulong Pop(int dev, byte table, ulong primaryDma)
+    ulong Pop(int dev, byte table, ulong primaryDma, ulong size)
     {
         var key = (dev, table, primaryDma);
         if (!_live.TryGetValue(key, out var s) || s.Count == 0) return ulong.MaxValue;
-        ulong v = s.Pop();
+        int i = s.Count - 1;
+        for (int k = s.Count - 1; k >= 0; k--) if (s[k].Size == size) { i = k; break; }
+        ulong v = s[i].Alt;
+        s.RemoveAt(i);
         if (s.Count == 0) { _live.Remove(key); _free.Push(s); }
         return v;
     }
 
     ulong Peek(int dev, byte table, ulong primaryDma) =>
-        _live.TryGetValue((dev, table, primaryDma), out var s) && s.Count > 0 ? s.Peek() : ulong.MaxValue;
+        _live.TryGetValue((dev, table, primaryDma), out var s) && s.Count > 0 ? s[^1].Alt : ulong.MaxValue;
 
     public void AddDevice(int deviceId, string name) { _primary.AddDevice(deviceId, name); _alt.AddDevice(deviceId, name); }
 
@@ -75,7 +79,7 @@ public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegmen
     {
         var p = _primary.Map(call);
         var a = _alt.Map(call);
-        if (!p.IsError) Push(call.DeviceId, 0, p.Value, a.Value);
+        if (!p.IsError) Push(call.DeviceId, 0, p.Value, a.Value, call.Size);
         else if (!a.IsError) _alt.Unmap(call with { ModelDmaAddr = a });
         return p;
     }
@@ -83,7 +87,7 @@ public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegmen
     public void Unmap(in ReplayCall call)
     {
         _primary.Unmap(call);
-        ulong a = Pop(call.DeviceId, 0, call.ModelDmaAddr.Value);
+        ulong a = Pop(call.DeviceId, 0, call.ModelDmaAddr.Value, call.Size);
         if (a != ulong.MaxValue) _alt.Unmap(call with { ModelDmaAddr = new DmaAddr(a) });
     }
 
@@ -91,14 +95,14 @@ public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegmen
     {
         int p = _primary.MapSg(call, phys, traceLengths, dmaAddrs, dmaLengths);
         int a = _alt.MapSg(call, phys, traceLengths, _altSg, _altSgLen);
-        if (p > 0) Push(call.DeviceId, 1, dmaAddrs[0], a > 0 ? _altSg[0] : ulong.MaxValue);
+        if (p > 0) Push(call.DeviceId, 1, dmaAddrs[0], a > 0 ? _altSg[0] : ulong.MaxValue, 0);
         return p;
     }
 
     public void UnmapSg(in ReplayCall call, ReadOnlySpan<ulong> phys)
     {
         _primary.UnmapSg(call, phys);
-        ulong a = Pop(call.DeviceId, 1, call.ModelDmaAddr.Value);
+        ulong a = Pop(call.DeviceId, 1, call.ModelDmaAddr.Value, 0);
         if (a != ulong.MaxValue) _alt.UnmapSg(call with { ModelDmaAddr = new DmaAddr(a) }, phys);
     }
 
@@ -106,14 +110,14 @@ public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegmen
     {
         var p = _primary.Alloc(call, out comparable);
         var a = _alt.Alloc(call, out _);
-        if (!p.IsError) Push(call.DeviceId, 2, p.Value, a.Value);
+        if (!p.IsError) Push(call.DeviceId, 2, p.Value, a.Value, call.Size);
         return p;
     }
 
     public void Free(in ReplayCall call)
     {
         _primary.Free(call);
-        ulong a = Pop(call.DeviceId, 2, call.ModelDmaAddr.Value);
+        ulong a = Pop(call.DeviceId, 2, call.ModelDmaAddr.Value, call.Size);
         if (a != ulong.MaxValue) _alt.Free(call with { ModelDmaAddr = new DmaAddr(a) });
     }
 

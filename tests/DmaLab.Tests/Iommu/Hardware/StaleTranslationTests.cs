@@ -49,6 +49,8 @@ public class StaleTranslationTests
         Assert.Equal(1024UL, tu.Stale.Bytes);
         Assert.True(tu.Stale.WindowMaxNs >= 5_000, $"window {tu.Stale.WindowMaxNs} ns");
         Assert.Equal(0L, tu.FaultCount);
+        Assert.Equal(1, m.Stats().StaleHits);
+        Assert.Equal(1024UL, m.Stats().StaleHitBytes);
 
         // fq_flush_timeout(): the whole-IOTLB invalidation; the next access walks the tables and faults.
         m.Clock.AdvanceTo(fq.TimerExpiryNs);
