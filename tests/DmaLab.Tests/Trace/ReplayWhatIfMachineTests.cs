@@ -103,6 +103,31 @@ public class ReplayWhatIfMachineTests
         Assert.True(w.BounceBytes >= w.BouncedMappingBytes && w.BouncedMappingBytes > 0);
     }
 
+    static long AllocatedBy(int events)
+    {
+        var gen = new SyntheticDmaTrace(seed: 9, events, devices: 2, maxLive: 256);
+        var model = new ReplayWhatIf(new MachineReplayModel(new MachineReplayOptions { Cpus = 2 }),
+            new MachineReplayOptions { Cpus = 2, Policy = ReplayPolicy.Lazy, IommuModel = "intel-vtd" });
+        var replayer = new TraceReplayer(new ReplayOptions { Model = model });
+        var r = new TraceRecord();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        while (gen.Next(r)) replayer.Consume(r);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        var w = model.Alternative.Stats();
+        Assert.Equal(0, w.MapFailures);
+        Assert.Empty(w.FindingKinds);
+        Assert.True(w.IotlbMisses > 0);
+        return allocated;
+    }
+
+    [Fact]
+    public void Measured_what_if_streams_in_bounded_memory()
+    {
+        long small = AllocatedBy(20_000), large = AllocatedBy(60_000);
+        // 40k more events (machine boot and warm-up are in both) may cost a few bytes each at most.
+        Assert.True(large - small < 40_000 * 16, $"{small} bytes for 20k events, {large} for 60k");
+    }
+
     [Fact]
     public void Same_input_twice_gives_byte_identical_json()
     {
