@@ -155,7 +155,7 @@ public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegmen
         double speedup = w.EstimatedNs == 0 ? (o.EstimatedNs == 0 ? 1 : 0) : (double)o.EstimatedNs / w.EstimatedNs;
         if (w.EstimatedNs == 0 && o.EstimatedNs != 0)
             notes.Add("estimated speedup undefined (reported as 0): the what-if charged no virtual time (no IOMMU or bounce work)");
-        notes.Add("what-if figures measured on a booted machine (device accesses: one per 4 KiB page of each mapping at its map and each sync_for_device; reads for TO_DEVICE, writes for FROM_DEVICE, both for BIDIRECTIONAL); the as-traced column's IOTLB figures are estimated");
+        notes.Add("what-if figures measured on a booted machine; assumed device accesses (translation only, no data moved): one per 4 KiB page of each streaming mapping at its map and at each sync_for_device (a read for TO_DEVICE, a write for FROM_DEVICE, both for BIDIRECTIONAL), and one read and one write per page of each coherent allocation when it is made; the as-traced column's IOTLB figures are estimated");
         return new ReplayWhatIfReport
         {
             Policy = w.Policy,
