@@ -33,8 +33,9 @@ public sealed class ReplayModelStats
     /// <summary>Page-table entries written (map) and cleared (unmap), counted in IOMMU granules.</summary>
     public long PtePagesMapped { get; set; }
     public long PtePagesUnmapped { get; set; }
-    /// <summary>IOTLB invalidations: one range invalidation + sync per strict unmap; one whole-IOTLB flush per
-    /// flush-queue flush in lazy mode.</summary>
+    /// <summary>IOTLB invalidations. Traced model: counted from the calls, one range invalidation + sync per strict
+    /// unmap, one whole-IOTLB flush per flush-queue flush in lazy mode. Measured what-if: the invalidation operations
+    /// the IOMMU's IOTLB performed (any scope), as the driver's commands asked.</summary>
     public long Invalidations { get; set; }
     /// <summary>Invalidation commands (or register writes) the IOMMU driver issued, completion waits included
     /// (measured what-ifs only; 0 otherwise).</summary>
