@@ -9,7 +9,8 @@ namespace DmaLab.Benchmarks;
 /// - MachineDirect_500k: MachineReplayModel as traced (dma-direct), lookahead window on.
 /// - MachineIommuStrict_500k: the same calls with every device behind VT-d, strict (IOVA allocator + IOTLB estimate).
 /// - MachineIommuLazy_500k: the same behind VT-d with flush queues.
-/// - WhatIfLazy_500k: as traced plus a lazy VT-d what-if (two models per call).
+/// - WhatIfLazy_500k: as traced plus a lazy VT-d what-if on a booted Machine (MachineWhatIfModel: DMA API, IOMMU
+///   driver, page tables, and one device access per mapped page through the translation unit).
 /// - VtdSample: the real qemu-vtd-strict capture (4468 lines, text in memory) through ReplayRunner.
 /// </summary>
 [MemoryDiagnoser]

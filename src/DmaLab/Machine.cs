@@ -91,6 +91,23 @@ public sealed class Machine
         return m;
     }
 
+    /// <summary>
+    /// A device that appears after boot, set up as Linux does for a hot-plugged one (drivers/base/core.c device_add():
+    /// the IOMMU bus notifier probes it into a group with a default domain, iommu_probe_device(); then
+    /// dma_configure() → arch_setup_dma_ops() picks its DMA ops) and given a DMA engine through its translation.
+    /// </summary>
+    public Device AddDevice(DeviceSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (_byName.ContainsKey(spec.Name)) throw new ArgumentException($"device '{spec.Name}' already exists on platform {Spec.Name}", nameof(spec));
+        var dev = DmaSystem.AddDevice(spec);
+        Iommu.AddDevice(dev);
+        _byName[dev.Name] = dev;
+        Setup.Add(ArchSetupDmaOps.Setup(dev, DmaSystem.Direct, Iommu, IommuDma, ArmIommu));
+        _engines[dev] = DmaEngine.For(dev, Iommu, Memory.Memory, Clock, Costs, dev.Coherent ? null : new CpuCacheDmaObserver(Cache, Memory.Memory));
+        return dev;
+    }
+
     /// <summary>The platform with the options' overrides, copied so the caller's spec is left as it was.</summary>
     static PlatformSpec ApplyOverrides(PlatformSpec spec, MachineOptions o)
     {

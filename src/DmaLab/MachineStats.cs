@@ -6,7 +6,7 @@ namespace DmaLab;
 /// Counters of a <see cref="Machine"/> at one moment: IOTLB hits / misses / invalidations and page walks summed over
 /// IOMMU instances, IOMMU faults, IOVA allocator figures summed over iommu-dma domains (rcache hits and misses, tree
 /// depth = the deepest domain's), swiotlb bounce bytes, flush-queue activity and the stale-translation window of lazy
-/// domains, and the virtual time.
+/// domains with the stale-translation hits the translation units saw in it, and the virtual time.
 /// </summary>
 public sealed record MachineStats(
     ulong VirtualTimeNs,
@@ -15,7 +15,8 @@ public sealed record MachineStats(
     int DmaDomains, long IovaRcacheHits, long IovaRcacheMisses, int IovaTreeDepth, int IovaLiveRanges,
     ulong BounceBytesToDevice, ulong BounceBytesFromDevice,
     long StrictSyncs, long QueuedUnmaps, long FqFlushes, long FqTimerFlushes, long FqFullFlushes, long FqIovasHeld,
-    ulong FqStaleNsMax, ulong FqStaleNsTotal)
+    ulong FqStaleNsMax, ulong FqStaleNsTotal,
+    long StaleHits = 0, ulong StaleHitBytes = 0, ulong StaleHitWindowMaxNs = 0)
 {
     /// <summary>IOTLB hit rate over all lookups (0 when there were none).</summary>
     public double IotlbHitRate => IotlbLookups == 0 ? 0 : (double)IotlbHits / IotlbLookups;
@@ -25,7 +26,8 @@ public sealed record MachineStats(
     internal static MachineStats Collect(Machine m)
     {
         IotlbStats t = default;
-        long translations = 0, walks = 0;
+        long translations = 0, walks = 0, staleHits = 0;
+        ulong staleBytes = 0, staleWindow = 0;
         foreach (var inst in m.Iommu.Instances)
         {
             var s = inst.Hardware.Iotlb.Stats;
@@ -33,6 +35,8 @@ public sealed record MachineStats(
             t.InvalidationOps += s.InvalidationOps; t.EntriesInvalidated += s.EntriesInvalidated;
             translations += inst.Hardware.Translations;
             walks += inst.Hardware.Walks;
+            var st = inst.Hardware.Stale;
+            staleHits += st.Hits; staleBytes += st.Bytes; staleWindow = Math.Max(staleWindow, st.WindowMaxNs);
         }
         int domains = 0, depth = 0, live = 0;
         long rh = 0, rm = 0, strict = 0, queued = 0, fl = 0, tf = 0, ff = 0, held = 0;
@@ -55,6 +59,6 @@ public sealed record MachineStats(
         return new MachineStats(m.Clock.NowNs, t.Lookups, t.Hits, t.Misses, t.InvalidationOps, t.EntriesInvalidated,
             translations, walks, m.Iommu.Core.Faults.Count, domains, rh, rm, depth, live,
             pool?.Stats.BouncedBytesToDevice ?? 0, pool?.Stats.BouncedBytesFromDevice ?? 0,
-            strict, queued, fl, tf, ff, held, staleMax, staleTotal);
+            strict, queued, fl, tf, ff, held, staleMax, staleTotal, staleHits, staleBytes, staleWindow);
     }
 }

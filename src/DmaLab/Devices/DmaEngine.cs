@@ -43,7 +43,7 @@ public sealed class DmaEngine
         ulong a = addr.Value, done = 0;
         while (done < (ulong)dst.Length)
         {
-            if (!Translation.TryTranslate(a, write: false, out ulong phys, out ulong contiguous))
+            if (!Translation.TryTranslate(a, (ulong)dst.Length - done, write: false, out ulong phys, out ulong contiguous))
             {
                 BytesRead += (long)done;
                 return Stop(Status(a), done, a);
@@ -65,7 +65,7 @@ public sealed class DmaEngine
         ulong a = addr.Value, done = 0;
         while (done < (ulong)src.Length)
         {
-            if (!Translation.TryTranslate(a, write: true, out ulong phys, out ulong contiguous))
+            if (!Translation.TryTranslate(a, (ulong)src.Length - done, write: true, out ulong phys, out ulong contiguous))
             {
                 BytesWritten += (long)done;
                 return Stop(Status(a), done, a);

@@ -13,4 +13,10 @@ public sealed class IommuTranslation(TranslationUnit unit, int port) : IDeviceTr
         contiguous = 4096 - (busAddr & 4095);
         return Unit.Translate(Port, busAddr, write, out phys);
     }
+
+    public bool TryTranslate(ulong busAddr, ulong length, bool write, out ulong phys, out ulong contiguous)
+    {
+        contiguous = 4096 - (busAddr & 4095);
+        return Unit.TranslateAccess(Port, busAddr, Math.Min(length, contiguous), write, out phys);
+    }
 }

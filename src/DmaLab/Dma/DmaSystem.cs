@@ -17,6 +17,7 @@ public sealed class DmaSystem
     DmaSystem(MemorySystem mem, CpuCache cache, KernelAddressSpace kva, DmaDirectOps direct, DmaDebug? debug, DmaMapping api,
         SwiotlbPool? swiotlb, List<Device> devices, List<string> messages)
     {
+        _devices = devices;
         Memory = mem; Cache = cache; Kva = kva; Direct = direct; Debug = debug; Api = api; Swiotlb = swiotlb; Devices = devices; BootMessages = messages;
     }
 
@@ -32,6 +33,24 @@ public sealed class DmaSystem
     public IReadOnlyList<string> BootMessages { get; }
 
     public Device? Device(string name) => Devices.FirstOrDefault(d => d.Name == name);
+
+    readonly List<Device> _devices;
+
+    /// <summary>
+    /// A device that appears after boot (Linux: device_add() of a hot-plugged PCI function or a late platform device):
+    /// it gets the default swiotlb pool (no restricted pool: those are named by the device tree at boot) and
+    /// dma-direct until arch_setup_dma_ops says otherwise.
+    /// </summary>
+    public Device AddDevice(DeviceSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (Device(spec.Name) is not null) throw new ArgumentException($"device '{spec.Name}' already exists", nameof(spec));
+        var dev = new Device(spec);
+        SwiotlbBoot.AttachDevices([dev], Swiotlb, new Dictionary<string, SwiotlbPool>());
+        Direct.Attach(dev);
+        _devices.Add(dev);
+        return dev;
+    }
 
     /// <summary>Boots the DMA layer of <paramref name="spec"/> on a fresh <see cref="MemorySystem"/> (or the given one,
     /// which must not have allocated yet if the swiotlb pool is to land where the kernel puts it).</summary>

@@ -54,6 +54,17 @@ public sealed class IommuSubsystem
         return sub;
     }
 
+    /// <summary>Linux: iommu_probe_device() from the bus notifier for a device added after boot: probe, group and default
+    /// domain. Returns 0 or -errno (-ENODEV when the device names no IOMMU).</summary>
+    public int AddDevice(Device dev)
+    {
+        ArgumentNullException.ThrowIfNull(dev);
+        _devices.Add(dev);
+        int ret = dev.Spec.Enabled && dev.Spec.Iommu is not null ? Core.ProbeDevice(dev) : -Errno.ENODEV;
+        _probe[dev] = ret;
+        return ret;
+    }
+
     /// <summary>The device's IOMMU, group, default domain, type and the reason for it.</summary>
     public DeviceIommuInfo Info(Device dev)
     {

@@ -93,6 +93,15 @@ public sealed partial class MachineReplayModel
 
     bool _sawLayerMap;
 
+    /// <summary>The IOMMU family as far as the trace has shown it so far (configured, decided, an SMMU device seen, or
+    /// a software-managed MSI page mapped); null while nothing says.</summary>
+    public ReplayIommuFamily? FamilyIfKnown()
+    {
+        if (_family is not null) return _family;
+        if (_byName.Keys.Any(n => n.Contains("smmu", StringComparison.OrdinalIgnoreCase)) || _sawLayerMap) return Family();
+        return null;
+    }
+
     /// <summary>Linux: iommu_dma_init_domain() for the device's default DMA domain (one per device, as on Linux today).</summary>
     void EnsureDomain(Dev d)
     {

@@ -98,12 +98,20 @@ public static class ReplayHtmlSection
         void Row(string label, Func<ReplayModelStats, string> v) => rows.Add([label, .. cols.Select(c => v(c.S))]);
         Row("IOMMU", x => x.Iommu);
         Row("Device paths", x => string.Join(", ", x.DevicePaths.Select(kv => $"{kv.Key} {kv.Value}")));
-        Row("IOTLB misses (est.)", x => x.IotlbMisses.ToString());
+        // The traced model estimates its IOTLB figures; a what-if measures them on a booted machine ("—": not measured).
+        Row("Figures", x => x.Measured ? "measured" : "IOTLB estimated");
+        Row("IOTLB lookups", x => x.Measured ? x.IotlbLookups.ToString() : "—");
+        Row("IOTLB misses", x => x.Measured ? x.IotlbMisses.ToString() : $"{x.IotlbMisses} (est.)");
+        Row("Page walks", x => x.Measured ? x.PageWalks.ToString() : "—");
         Row("IOTLB invalidations", x => x.Invalidations.ToString());
+        Row("Invalidation commands", x => x.Measured ? x.InvalidationCommands.ToString() : "—");
+        Row("Stale-translation hits", x => x.Measured ? $"{x.StaleHits} ({FormatBytes(x.StaleHitBytes)}, longest {x.StaleHitWindowMaxNs} ns)" : "—");
+        Row("Device accesses (faults)", x => x.Measured ? $"{x.DeviceAccesses} ({x.DeviceAccessFaults})" : "—");
         Row("Flush-queue flushes", x => x.FlushQueueFlushes.ToString());
         Row("IOVA allocations", x => x.IovaAllocs.ToString());
         Row("IOVA rcache hit rate", x => x.IovaRcacheHitRate.ToString("P1"));
-        Row("Bounce bytes", x => FormatBytes(x.BounceBytes));
+        Row("Bounce bytes (copied)", x => FormatBytes(x.BounceBytes));
+        Row("Bounced mapping bytes", x => x.Measured ? FormatBytes(x.BouncedMappingBytes) : "—");
         Row("Map failures", x => x.MapFailures.ToString());
         Row("Estimated time", x => $"{x.EstimatedNs / 1e6:F3} ms");
         return new TableData(title, ["Metric", .. cols.Select(c => c.Name)], rows);

@@ -186,7 +186,11 @@ public abstract class IommuDriverBase : IIommuOps, ITranslationOwner
     public virtual ulong UnmapPages(IommuDomain d, ulong iova, ulong pgsize, ulong pgcount, ref IommuIotlbGather gather)
     {
         var t = d.Pgtable;
-        return t is null ? 0 : t.UnmapPages(iova, pgsize, pgcount, ref gather);
+        if (t is null) return 0;
+        ulong n = t.UnmapPages(iova, pgsize, pgcount, ref gather);
+        // The descriptors are gone; cached translations stay until an invalidation (the model watches for hits on them).
+        if (n != 0) Hw.NoteUnmap(d.HwTag, iova, n);
+        return n;
     }
 
     public virtual int IotlbSyncMap(IommuDomain d, ulong iova, ulong size) => 0;
@@ -226,9 +230,14 @@ public abstract class IommuDriverBase : IIommuOps, ITranslationOwner
     /// <summary>Invalidates every translation of a domain (ASID/domain-selective).</summary>
     public abstract void InvalidateDomain(IommuDomain d);
 
+    /// <summary>Invalidation commands (or register writes) the driver issued to the hardware since boot, any scope
+    /// (IOTLB, configuration cache, completion waits that are commands: CMD_SYNC, VT-d wait descriptors), as charged by <see cref="ChargeInvalidation"/>.</summary>
+    public long InvalidationCommands { get; private set; }
+
     /// <summary>Charges queueing <paramref name="commands"/> invalidation commands and, when <paramref name="sync"/>, the completion wait.</summary>
     protected void ChargeInvalidation(int commands, bool sync)
     {
+        InvalidationCommands += commands;
         var c = Context.Costs;
         Context.Clock.Advance((ulong)commands * c.InvalidateCommandNs + (sync ? c.IotlbInvalidateSyncNs : 0));
     }

@@ -48,6 +48,23 @@ public sealed class Iotlb
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Lookup(int tag, ulong iova, bool count, out ulong phys, out IommuProt prot)
     {
+        ref var e = ref LookupEntry(tag, iova, count);
+        if (!Unsafe.IsNullRef(ref e))
+        {
+            phys = e.Phys + (iova - e.Iova);
+            prot = e.Prot;
+            return true;
+        }
+        phys = 0;
+        prot = IommuProt.None;
+        return false;
+    }
+
+    /// <summary>As <see cref="Lookup"/>, returning the hit entry itself, or a null reference on a miss
+    /// (<see cref="Unsafe.IsNullRef{T}(ref readonly T)"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref IotlbEntry LookupEntry(int tag, ulong iova, bool count)
+    {
         ulong shifts = _shifts;
         var entries = _entries;
         while (shifts != 0)
@@ -62,17 +79,25 @@ public sealed class Iotlb
                 if (e.Valid && e.Iova == page && e.Tag == tag && e.PageShift == s)
                 {
                     if (count) { Stats.Lookups++; Stats.Hits++; e.LastUse = ++_useCounter; }
-                    phys = e.Phys + (iova - page);
-                    prot = e.Prot;
-                    return true;
+                    return ref e;
                 }
             }
         }
         if (count) { Stats.Lookups++; Stats.Misses++; }
-        phys = 0;
-        prot = IommuProt.None;
-        return false;
+        return ref Unsafe.NullRef<IotlbEntry>();
     }
+
+    /// <summary>
+    /// Model-only generation of the tables behind this cache: bumped whenever a page table this cache serves lost a
+    /// translation (<see cref="BumpGeneration"/>); new entries are stamped with it. An entry stamped with an older
+    /// generation may be stale (its translation unmapped but not yet invalidated) and is checked against the tables
+    /// on its next hit.
+    /// </summary>
+    public uint Generation => _generation;
+    uint _generation;
+
+    /// <summary>A page table this cache serves lost translations (iommu_unmap cleared descriptors).</summary>
+    public void BumpGeneration() => _generation++;
 
     /// <summary>Fills an entry for the page of <paramref name="pageSize"/> containing iova → phys.</summary>
     public void Store(int tag, ulong iova, ulong phys, ulong pageSize, IommuProt prot)
@@ -106,6 +131,7 @@ public sealed class Iotlb
         v.Prot = prot;
         v.Valid = true;
         v.LastUse = ++_useCounter;
+        v.Generation = _generation;
         _shifts |= 1UL << s;
         Stats.Fills++;
     }

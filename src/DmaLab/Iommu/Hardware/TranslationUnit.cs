@@ -8,7 +8,8 @@ namespace DmaLab.Iommu.Hardware;
 /// The device-side translation of one IOMMU instance: per port (stream) a cached configuration, an IOTLB and a
 /// walk cache. A device access by IOVA hits the IOTLB or walks the tables in simulated memory through
 /// <see cref="IIoPgtable.Walk"/>, charging virtual time from the <see cref="CostModel"/>. Entries stay usable until
-/// the driver invalidates them (stale translations are real). Hit path is allocation-free.
+/// the driver invalidates them (stale translations are real, and counted: <see cref="Stale"/>). Hit path is
+/// allocation-free.
 /// </summary>
 public sealed class TranslationUnit
 {
@@ -42,6 +43,21 @@ public sealed class TranslationUnit
     public ITranslationOwner? Owner { get; set; }
     public SimClock Clock => _clock;
     public long Translations, Walks, DescriptorReads, FaultCount, ConfigFetches;
+    /// <summary>Stale-translation hits: accesses the IOTLB served from an entry the page table no longer backs.</summary>
+    public StaleTranslationLog Stale { get; } = new();
+
+    /// <summary>
+    /// The driver cleared [<paramref name="iova"/>, +<paramref name="size"/>) from the page table tagged
+    /// <paramref name="tag"/> (Linux: iommu_unmap() → io-pgtable unmap_pages). Nothing happens to the caches (only
+    /// invalidation commands do that); the model notes it so an IOTLB hit on an entry older than this unmap is checked
+    /// against the tables once, and a stale one counted with its window.
+    /// </summary>
+    public void NoteUnmap(int tag, ulong iova, ulong size)
+    {
+        if (size == 0) return;
+        Iotlb.BumpGeneration();
+        Stale.RecordUnmap(tag, iova, size, _clock.NowNs);
+    }
 
     /// <summary>Adds an input port for a stream ID (done by the driver at probe); returns the port number.</summary>
     public int AddPort(uint streamId)
@@ -86,23 +102,55 @@ public sealed class TranslationUnit
 
     /// <summary>
     /// Translates one access. Returns false (and records a fault through the owner) when the access aborts;
-    /// <paramref name="phys"/> is then 0.
+    /// <paramref name="phys"/> is then 0. A stale-translation hit counts up to the end of the 4 KiB page.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Translate(int port, ulong iova, bool write, out ulong phys)
+    public bool Translate(int port, ulong iova, bool write, out ulong phys) => TranslateAccess(port, iova, 0, write, out phys);
+
+    /// <summary>
+    /// Translates one access of <paramref name="bytes"/> bytes (0 = to the end of the 4 KiB page) starting at
+    /// <paramref name="iova"/>; as <see cref="Translate"/>, with the length counted if the hit turns out stale.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TranslateAccess(int port, ulong iova, ulong bytes, bool write, out ulong phys)
     {
         Translations++;
         ref var p = ref _ports[port];
         if (!p.Cached) Fetch(ref p, port);
         ref readonly var cfg = ref p.Config;
-        if (cfg.Mode == StreamMode.Translate
-            && Iotlb.Lookup(cfg.Tag, iova, true, out phys, out var prot)
-            && (prot & (write ? IommuProt.Write : IommuProt.Read)) != 0)
+        if (cfg.Mode == StreamMode.Translate)
         {
-            _clock.Advance(_costs.IotlbHitNs);
-            return true;
+            var tlb = Iotlb;
+            ref var e = ref tlb.LookupEntry(cfg.Tag, iova, true);
+            if (!Unsafe.IsNullRef(ref e) && (e.Prot & (write ? IommuProt.Write : IommuProt.Read)) != 0)
+            {
+                phys = e.Phys + (iova - e.Iova);
+                // Tables changed since the entry was filled or last checked: the model looks (hardware would not).
+                if (e.Generation != tlb.Generation) CheckStale(ref e, in cfg, iova, phys, bytes);
+                _clock.Advance(_costs.IotlbHitNs);
+                return true;
+            }
         }
         return TranslateSlow(port, in cfg, iova, write, out phys);
+    }
+
+    /// <summary>
+    /// Model-only check of an IOTLB hit against the descriptors in memory (no cost charged, no statistics touched):
+    /// still the same translation → the entry is stamped current and later hits are fast again; gone or different →
+    /// a stale-translation hit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    void CheckStale(ref IotlbEntry e, in StreamConfig cfg, ulong iova, ulong phys, ulong bytes)
+    {
+        if (cfg.Table is null) return;
+        var w = cfg.Table.Walk(iova);
+        if (w.Ok && w.Phys == phys && w.Prot == e.Prot)
+        {
+            e.Generation = Iotlb.Generation;
+            return;
+        }
+        if (bytes == 0) bytes = 4096 - (iova & 4095);
+        Stale.RecordHit(cfg.Tag, iova, bytes, _clock.NowNs);
     }
 
     bool TranslateSlow(int port, in StreamConfig cfg, ulong iova, bool write, out ulong phys)
