@@ -15,17 +15,10 @@ public static class ReplayWhatIfView
                 AnsiConsole.MarkupLine($"model: {Markup.Escape(m.Policy)}, IOMMU {Markup.Escape(m.Iommu)}; {m.Invalidations:N0} invalidations, IOVA rcache hit rate {m.IovaRcacheHitRate * 100:0.0} %, {Units.Bytes(m.BounceBytes)} bounced, estimated {m.EstimatedNs / 1e3:N1} µs of DMA-API work");
             return;
         }
-        var t = new Table().Title($"What-if: {Markup.Escape(w.Policy)}{(w.Iommu is null ? "" : " on " + Markup.Escape(w.Iommu))}")
+        var t = new Table().Title($"What-if: {Markup.Escape(w.Policy)}{(w.Iommu is null ? "" : " on " + Markup.Escape(w.Iommu))} (estimated speedup {ReplayWhatIfRows.Speedup(w.EstimatedSpeedup)})")
             .AddColumns("", "As traced", "What-if");
-        void Row(string name, Func<ReplayModelStats, string> f) => t.AddRow(name, Markup.Escape(f(w.Original)), Markup.Escape(f(w.WhatIf)));
-        Row("policy / IOMMU", s => $"{s.Policy} / {s.Iommu}");
-        Row("maps / unmaps", s => $"{s.Maps:N0} / {s.Unmaps:N0}");
-        Row("IOTLB misses (estimated)", s => s.IotlbMisses.ToString("N0"));
-        Row("invalidations", s => s.Invalidations.ToString("N0"));
-        Row("flush-queue flushes", s => s.FlushQueueFlushes.ToString("N0"));
-        Row("IOVA allocations / rcache hit rate", s => $"{s.IovaAllocs:N0} / {s.IovaRcacheHitRate * 100:0.0} %");
-        Row("bounced bytes", s => Units.Bytes(s.BounceBytes));
-        Row("estimated time (virtual)", s => $"{s.EstimatedNs / 1e3:N1} µs");
+        foreach (var (name, value) in ReplayWhatIfRows.Rows)
+            t.AddRow(Markup.Escape(name), Markup.Escape(value(w.Original)), Markup.Escape(value(w.WhatIf)));
         AnsiConsole.Write(t);
         foreach (var n in w.Notes) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(n)}[/]");
     }

@@ -32,15 +32,10 @@ public static class ReplayHtml
         }
         if (r.WhatIf is { } w)
         {
-            sb.Append("<h2>What-if: ").Append(E(w.Policy)).Append(w.Iommu is null ? "" : " on " + E(w.Iommu)).Append("</h2>\n<table><tr><th></th><th>As traced</th><th>What-if</th></tr>\n");
-            void Row(string name, Func<ReplayModelStats, string> v) => sb.Append("<tr><td>").Append(E(name)).Append("</td><td class=\"n\">").Append(E(v(w.Original))).Append("</td><td class=\"n\">").Append(E(v(w.WhatIf))).Append("</td></tr>\n");
-            Row("policy / IOMMU", s => $"{s.Policy} / {s.Iommu}");
-            Row("IOTLB misses (estimated)", s => s.IotlbMisses.ToString(CultureInfo.InvariantCulture));
-            Row("invalidations", s => s.Invalidations.ToString(CultureInfo.InvariantCulture));
-            Row("flush-queue flushes", s => s.FlushQueueFlushes.ToString(CultureInfo.InvariantCulture));
-            Row("IOVA rcache hit rate", s => (s.IovaRcacheHitRate * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %");
-            Row("bounced bytes", s => s.BounceBytes.ToString(CultureInfo.InvariantCulture));
-            Row("estimated time (virtual ns)", s => s.EstimatedNs.ToString(CultureInfo.InvariantCulture));
+            sb.Append("<h2>What-if: ").Append(E(w.Policy)).Append(w.Iommu is null ? "" : " on " + E(w.Iommu))
+              .Append(" (estimated speedup ").Append(ReplayWhatIfRows.Speedup(w.EstimatedSpeedup)).Append(")</h2>\n<table><tr><th></th><th>As traced</th><th>What-if</th></tr>\n");
+            foreach (var (name, value) in ReplayWhatIfRows.Rows)
+                sb.Append("<tr><td>").Append(E(name)).Append("</td><td class=\"n\">").Append(E(value(w.Original))).Append("</td><td class=\"n\">").Append(E(value(w.WhatIf))).Append("</td></tr>\n");
             sb.Append("</table>\n");
             foreach (var n in w.Notes) sb.Append("<p>").Append(E(n)).Append("</p>\n");
         }
