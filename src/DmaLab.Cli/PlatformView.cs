@@ -27,7 +27,10 @@ public static class PlatformView
         var dev = new Table().Title("Devices").AddColumns("Name", "Bus", "Kind", "Mask", "Coherent", "IOMMU", "IDs", "DMA ranges");
         foreach (var d in s.Devices)
             dev.AddRow(Markup.Escape(d.Name), d.Bus, d.Kind, $"{d.DmaMask}-bit", d.Coherent ? "yes" : "no", Markup.Escape(d.Iommu ?? "-"),
-                string.Join(",", d.StreamIds.Select(x => $"0x{x:x}")),
+                d.Zpci is { } z
+                    // a zPCI function has no stream IDs: show its function ID, DMA window and refresh requirement
+                    ? $"fid 0x{z.Fid:x}, window 0x{z.StartDma:x}-0x{z.EndDma:x}{(z.TlbRefresh ? ", tlb_refresh" : "")}{(z.Ism ? ", ISM" : "")}"
+                    : string.Join(",", d.StreamIds.Select(x => $"0x{x:x}")),
                 Markup.Escape(string.Join(" ", d.DmaRanges.Select(r => $"bus 0x{r.BusAddr:x}->cpu 0x{r.CpuAddr:x} +{Units.Bytes(r.Size)}"))));
         AnsiConsole.Write(dev);
         foreach (var n in s.Notes) AnsiConsole.MarkupLine($"[yellow]note:[/] {Markup.Escape(n)}");
