@@ -9,7 +9,7 @@ namespace DmaLab.Trace;
 /// replay is byte-identical with or without it); memory is bounded by the ring (<see cref="Batches"/> ×
 /// <see cref="BatchSize"/> records). An exception of the reader (bad input) is rethrown to the caller at the point
 /// of the stream where the synchronous reader would have thrown it, after the records before it.
-/// Use <see cref="Open"/>: it falls back to the plain reader on one CPU or when the reader's options say so.
+/// Use <see cref="Open(FtraceReader)"/>: it falls back to the plain reader on one CPU or when the reader's options say so.
 /// </summary>
 internal sealed class FtraceReadAhead : IDisposable
 {
@@ -45,6 +45,9 @@ internal sealed class FtraceReadAhead : IDisposable
     /// <see cref="FtraceReaderOptions.ReadAhead"/> is on; otherwise a plain pass-through.</summary>
     public static FtraceReadAhead Open(FtraceReader reader) =>
         new(reader, reader.Options.ReadAhead && Environment.ProcessorCount > 1);
+
+    /// <summary>With or without the second thread whatever the machine (tests).</summary>
+    internal static FtraceReadAhead Open(FtraceReader reader, bool threaded) => new(reader, threaded);
 
     /// <summary>True when a second thread parses ahead.</summary>
     public bool Threaded => _thread is not null;
