@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DmaLab.Dma;
 
 namespace DmaLab.Trace;
@@ -226,6 +227,7 @@ internal sealed partial class FtraceLineParser
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static bool Lit(ReadOnlySpan<byte> f, ref int p, ReadOnlySpan<byte> lit)
     {
         if (!f[p..].StartsWith(lit)) return false;
@@ -235,6 +237,7 @@ internal sealed partial class FtraceLineParser
 
     /// <summary>Hex digits (optionally after "0x"), 1 to 16 of them, as <see cref="TryParseHex"/> accepts. The
     /// caller checks what follows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static bool Hex(ReadOnlySpan<byte> f, ref int p, out ulong v)
     {
         v = 0;
@@ -254,6 +257,7 @@ internal sealed partial class FtraceLineParser
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int HexDigit(byte b)
     {
         uint d = (uint)(b - '0');
@@ -264,6 +268,7 @@ internal sealed partial class FtraceLineParser
 
     /// <summary>Decimal digits, at most 19 (no overflow possible; <see cref="TryParseDec"/> takes 20 with a check,
     /// a 20-digit value goes to the general parser).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static bool Dec(ReadOnlySpan<byte> f, ref int p, out ulong v)
     {
         v = 0;
