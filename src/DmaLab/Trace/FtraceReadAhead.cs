@@ -13,7 +13,7 @@ namespace DmaLab.Trace;
 /// </summary>
 internal sealed class FtraceReadAhead : IDisposable
 {
-    public const int BatchSize = 256, Batches = 4;
+    public const int BatchSize = 256, Batches = 8;
 
     readonly FtraceReader _reader;
     readonly TraceRecord[][] _ring = new TraceRecord[Batches][];
