@@ -103,7 +103,7 @@ internal sealed class FtraceReadAhead : IDisposable
             bool last = false;
             try
             {
-                while (n < BatchSize)
+                while (n < BatchSize && !_stop)
                 {
                     if (!_reader.ReadInto(batch[n])) { last = true; break; }
                     n++;
@@ -121,7 +121,8 @@ internal sealed class FtraceReadAhead : IDisposable
         }
     }
 
-    /// <summary>Stops the read-ahead thread (waiting for the batch it is parsing) before the reader is disposed.</summary>
+    /// <summary>Stops the read-ahead thread (waiting for the line it is reading: on a pipe that has nothing more to
+    /// give, until it does or closes) before the reader is disposed.</summary>
     public void Dispose()
     {
         if (_thread is null || _stop) return;
