@@ -21,9 +21,9 @@ public sealed class ReplayRunOptions
     public CostModel? Costs { get; init; }
     /// <summary>Bookkeeping only (no model, no fidelity): the fastest pass.</summary>
     public bool NoModel { get; init; }
-    /// <summary>Parse on a second thread ahead of the replay (<see cref="FtraceReaderOptions.ReadAhead"/>); the report
-    /// is the same either way.</summary>
-    public bool ReadAhead { get; init; } = true;
+    /// <summary>Parse on a second thread ahead of the replay (<see cref="FtraceReaderOptions.ReadAhead"/>, off by
+    /// default); the report is the same either way.</summary>
+    public bool ReadAhead { get; init; }
     /// <summary>Bookkeeping options (cacheline size, listing limits); Model/Observer/Input are set by the runner.</summary>
     public ReplayOptions? Replay { get; init; }
 }
