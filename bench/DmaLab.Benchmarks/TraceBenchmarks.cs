@@ -13,7 +13,8 @@ namespace DmaLab.Benchmarks;
 ///   ParseAndReplayReadAhead_5M: the same with the parsing on a second thread (FtraceReadAhead).
 /// - StreamEndToEnd_5M: text generated on the fly → reader → replayer (5 M events never materialised).
 /// - ReplayRunner_5M: what `dmalab replay FILE` runs: the file through ReplayRunner with the MachineReplayModel
-///   (platform inferred, lookahead window, fidelity against every dma_addr).
+///   (platform inferred, lookahead window, fidelity against every dma_addr), read-ahead on (its default);
+///   ReplayRunnerOneThread_5M: the same on one thread.
 /// </summary>
 [MemoryDiagnoser]
 public class TraceBenchmarks
@@ -21,7 +22,7 @@ public class TraceBenchmarks
     const int Big = 5_000_000;
     string _file = "";
 
-    [GlobalSetup(Targets = [nameof(Parse_5M), nameof(ParseAndReplay_5M), nameof(ParseAndReplayReadAhead_5M), nameof(ReplayRunner_5M)])]
+    [GlobalSetup(Targets = [nameof(Parse_5M), nameof(ParseAndReplay_5M), nameof(ParseAndReplayReadAhead_5M), nameof(ReplayRunner_5M), nameof(ReplayRunnerOneThread_5M)])]
     public void WriteFile()
     {
         _file = Path.Combine(Path.GetTempPath(), $"dmalab-bench-synthetic-5M-{Environment.ProcessId}.trace");
@@ -29,7 +30,7 @@ public class TraceBenchmarks
         new SyntheticDmaTrace(seed: 1, Big, devices: 2, maxLive: 1024).OpenText().CopyTo(f, 1 << 20);
     }
 
-    [GlobalCleanup(Targets = [nameof(Parse_5M), nameof(ParseAndReplay_5M), nameof(ParseAndReplayReadAhead_5M), nameof(ReplayRunner_5M)])]
+    [GlobalCleanup(Targets = [nameof(Parse_5M), nameof(ParseAndReplay_5M), nameof(ParseAndReplayReadAhead_5M), nameof(ReplayRunner_5M), nameof(ReplayRunnerOneThread_5M)])]
     public void DeleteFile()
     {
         if (_file.Length > 0) File.Delete(_file);
@@ -101,4 +102,7 @@ public class TraceBenchmarks
 
     [Benchmark(OperationsPerInvoke = Big)]
     public long ReplayRunner_5M() => ReplayRunner.Run(Open(), "bench").Maps;
+
+    [Benchmark(OperationsPerInvoke = Big)]
+    public long ReplayRunnerOneThread_5M() => ReplayRunner.Run(Open(), "bench", new ReplayRunOptions { ReadAhead = false }).Maps;
 }

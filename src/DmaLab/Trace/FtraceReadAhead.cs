@@ -11,11 +11,12 @@ namespace DmaLab.Trace;
 /// of the stream where the synchronous reader would have thrown it, after the records before it.
 /// Use <see cref="Open(FtraceReader)"/>: it falls back to the plain reader on one CPU or when the reader's options say so.
 /// <para>
-/// Measured on the shared 2-CPU VM (other jobs running): parsing costs about 200 ns per event and the bookkeeping
-/// replay about 70, yet with the replay on the other CPU a replay took longer (about 330 vs 290 ns per event) and
-/// twice the CPU time: each record is written on one core and read on the other, and that traffic costs more than the
-/// replay stage saves. It is therefore off by default (<see cref="FtraceReaderOptions.ReadAhead"/>); on a machine
-/// with idle cores it may pay.
+/// Measured on the shared 2-CPU VM (other jobs running), 5 M synthetic dma-direct events: parsing costs about
+/// 190 ns per event. With the bookkeeping replay alone (about 70 ns) the pipeline was slower than one thread (about
+/// 320 vs 275 ns per event, twice the CPU time): each record is written on one core and read on the other, and that
+/// traffic costs more than the small replay stage saves, so <see cref="FtraceReaderOptions.ReadAhead"/> is off by
+/// default. With the MachineReplayModel behind it (ReplayRunner, what `dmalab replay` runs) the replay stage is
+/// heavier and the pipeline wins (about 325 vs 365 ns per event), so <see cref="ReplayRunOptions.ReadAhead"/> is on.
 /// </para>
 /// </summary>
 internal sealed class FtraceReadAhead : IDisposable

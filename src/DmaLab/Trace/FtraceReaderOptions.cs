@@ -11,9 +11,10 @@ public sealed class FtraceReaderOptions
     public bool ReturnUnknownEvents { get; init; }
     /// <summary>Let a replay (<see cref="TraceReplayer.Replay"/>, <see cref="ReplayRunner.Run"/>) parse on a second
     /// thread, a bounded ring of records ahead of the replay, when the machine has more than one CPU. The records and
-    /// the report are the same either way. Off by default: on the shared 2-CPU VM it was measured on, handing each
-    /// record to the other core cost more than the replay stage it takes off the parsing thread (see
-    /// <see cref="FtraceReadAhead"/>).</summary>
+    /// the report are the same either way. Off by default here: for the bookkeeping replay alone, handing each record
+    /// to the other core cost more than the replay stage it takes off the parsing thread (measured, see
+    /// <see cref="FtraceReadAhead"/>); <see cref="ReplayRunOptions.ReadAhead"/> turns it on for the model-backed
+    /// replay, where it pays.</summary>
     public bool ReadAhead { get; init; }
     /// <summary>Parse every line with the general key=value parser only (no fixed-layout fast path): for tests
     /// that check the two give the same records.</summary>

@@ -14,10 +14,10 @@ public class TraceEventFormatterUtf8Tests
     [Fact]
     public void Random_records_format_to_the_same_bytes_as_FormatLine()
     {
-        var buf = new byte[64 * 1024];
         int formatted = 0;
         Gen.ULong.Sample(seed =>
         {
+            var buf = new byte[64 * 1024]; // samples run in parallel: one buffer each
             var rng = new Rng(seed);
             var kind = Kinds[rng.Next(0, Kinds.Length)];
             string[] tasks = ["", "fio", "kworker/u4:1-events", "a-very-long-task-name-beyond-16", "tâche"];
@@ -36,7 +36,7 @@ public class TraceEventFormatterUtf8Tests
             if (rng.Chance(0.5)) r.SetSg(rng.Next(0, 300), rng.Next(0, 300), false);
             bool legacy = rng.Chance(0.5);
             if (!TraceEventFormatter.TryFormatLineUtf8(r, buf, out int n, legacy)) return;
-            formatted++;
+            Interlocked.Increment(ref formatted);
             Assert.Equal(TraceEventFormatter.FormatLine(r, legacy), Encoding.UTF8.GetString(buf, 0, n));
         }, iter: 400);
         Assert.True(formatted > 50, $"only {formatted} records took the UTF-8 path");
