@@ -10,13 +10,17 @@ namespace DmaLab.Trace;
 /// (Linux: kernel/trace/trace_output.c, trace_print_context()). Field layouts follow each TP_printk.
 /// Never throws on bad input: returns false with a reason.
 /// </summary>
-internal sealed class FtraceLineParser
+internal sealed partial class FtraceLineParser
 {
     readonly NameTable _devices;
     readonly NameTable _strings;
     uint _have;
 
     public FtraceLineParser(NameTable devices, NameTable strings) { _devices = devices; _strings = strings; }
+
+    /// <summary>Try the fixed-layout fast path (<see cref="TryParseFieldsFast"/>) before the general parser. Off
+    /// only in tests that compare the two.</summary>
+    public bool FastPath { get; init; } = true;
 
     public enum LineType { Event, Comment, Blank, Lost, Malformed }
 
@@ -157,6 +161,11 @@ internal sealed class FtraceLineParser
     public bool TryParseFields(TraceEventKind kind, ReadOnlySpan<byte> f, TraceRecord r, out string? reason)
     {
         reason = null;
+        if (FastPath)
+        {
+            if (TryParseFieldsFast(kind, f, r)) return true;
+            r.Reset(); // the general parser starts from a clean record (the header columns are kept)
+        }
         switch (kind)
         {
             case TraceEventKind.TracingMarkWrite:

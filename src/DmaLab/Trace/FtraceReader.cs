@@ -43,7 +43,7 @@ public sealed class FtraceReader : IDisposable
         _options = options ?? new FtraceReaderOptions();
         _inputLength = stream.CanSeek ? SafeLength(stream) : -1;
         _counted = new CountingStream(stream);
-        _parser = new FtraceLineParser(Devices, Strings);
+        _parser = new FtraceLineParser(Devices, Strings) { FastPath = !_options.GeneralParserOnly };
         Stream text = OpenDecompressed(_counted);
         _lines = new TraceLineSource(text);
         _nextProgress = _options.ProgressEveryLines;
@@ -123,7 +123,13 @@ public sealed class FtraceReader : IDisposable
 
     /// <summary>Advances to the next modelled event (and, with <see cref="FtraceReaderOptions.ReturnUnknownEvents"/>,
     /// unknown ones). False at the end of the input.</summary>
-    public bool Read()
+    public bool Read() => ReadInto(_record);
+
+    internal FtraceReaderOptions Options => _options;
+
+    /// <summary><see cref="Read"/> into a record of the caller's (the read-ahead thread fills its ring this way);
+    /// <see cref="Current"/> is left alone.</summary>
+    internal bool ReadInto(TraceRecord r)
     {
         while (true)
         {
@@ -144,7 +150,13 @@ public sealed class FtraceReader : IDisposable
             Stats.TextBytes = _lines.Offset;
             if (lineNo >= _nextProgress) { _nextProgress += _options.ProgressEveryLines; ReportProgress(); }
 
-            var type = FtraceLineParser.Classify(line, out var h, out string? reason, out int lostCpu, out long lostCount);
+            FtraceLineParser.Header h = default;
+            string? reason = null;
+            int lostCpu = -1;
+            long lostCount = 0;
+            var type = FtraceLineParser.TryParseHeaderFast(line, ref h) && !_options.GeneralParserOnly
+                ? FtraceLineParser.LineType.Event
+                : FtraceLineParser.Classify(line, out h, out reason, out lostCpu, out lostCount);
             switch (type)
             {
                 case FtraceLineParser.LineType.Blank: Stats.BlankLines++; continue;
@@ -168,7 +180,6 @@ public sealed class FtraceReader : IDisposable
             if (Stats.FirstTimestampNs == 0 && Stats.EventLines == 1) Stats.FirstTimestampNs = h.TimestampNs;
             if (h.TimestampNs > Stats.LastTimestampNs) Stats.LastTimestampNs = h.TimestampNs;
 
-            var r = _record;
             r.Reset();
             r.Line = lineNo;
             r.EventName = eventName;

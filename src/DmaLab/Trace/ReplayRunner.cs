@@ -15,7 +15,7 @@ public static class ReplayRunner
     {
         ArgumentNullException.ThrowIfNull(input);
         var o = options ?? new ReplayRunOptions();
-        using var reader = new FtraceReader(input, name, new FtraceReaderOptions { Progress = o.Progress });
+        using var reader = new FtraceReader(input, name, new FtraceReaderOptions { Progress = o.Progress, ReadAhead = o.ReadAhead });
 
         MachineReplayModel? primary = o.NoModel ? null : new MachineReplayModel(new MachineReplayOptions
         {
@@ -46,7 +46,8 @@ public static class ReplayRunner
             MaxPhases = ro.MaxPhases, MaxProcesses = ro.MaxProcesses, ReorderWindow = ro.ReorderWindow,
         });
         bool first = true;
-        while (reader.Read())
+        using var ahead = FtraceReadAhead.Open(reader);
+        while (ahead.Read())
         {
             if (first)
             {
@@ -56,7 +57,7 @@ public static class ReplayRunner
                 if (primary is not null) primary.Cpus = cpus;
                 if (whatIf is not null) whatIf.Cpus = cpus;
             }
-            replayer.Consume(reader.Current);
+            replayer.Consume(ahead.Current);
         }
         var report = replayer.Finish(reader.Stats);
         timeline?.Complete();

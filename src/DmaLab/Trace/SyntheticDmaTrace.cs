@@ -153,6 +153,7 @@ public sealed class SyntheticDmaTrace
 
     sealed class TextStream(SyntheticDmaTrace gen) : Stream
     {
+        const int LineBuffer = 16 * 1024; // the longest generated line (an 8-entry sg map) with room to spare
         readonly TraceRecord _r = new();
         readonly StringBuilder _sb = new(512);
         byte[] _buf = Encoding.UTF8.GetBytes(TraceEventFormatter.Header(gen._events, gen._devices));
@@ -168,13 +169,18 @@ public sealed class SyntheticDmaTrace
                 if (_pos == _len)
                 {
                     if (!gen.Next(_r)) break;
-                    _sb.Clear();
-                    TraceEventFormatter.AppendLine(_sb, _r);
-                    _sb.Append('\n');
-                    int need = _sb.Length * 3;
-                    if (_buf.Length < need) _buf = new byte[Math.Max(need, 1024)];
-                    _len = 0;
-                    foreach (var chunk in _sb.GetChunks()) _len += Encoding.UTF8.GetBytes(chunk.Span, _buf.AsSpan(_len));
+                    if (_buf.Length < LineBuffer) _buf = new byte[LineBuffer];
+                    if (TraceEventFormatter.TryFormatLineUtf8(_r, _buf, out _len)) _buf[_len++] = (byte)'\n';
+                    else
+                    {
+                        _sb.Clear();
+                        TraceEventFormatter.AppendLine(_sb, _r);
+                        _sb.Append('\n');
+                        int need = _sb.Length * 3;
+                        if (_buf.Length < need) _buf = new byte[need];
+                        _len = 0;
+                        foreach (var chunk in _sb.GetChunks()) _len += Encoding.UTF8.GetBytes(chunk.Span, _buf.AsSpan(_len));
+                    }
                     _pos = 0;
                 }
                 int n = Math.Min(dest.Length - written, _len - _pos);

@@ -9,7 +9,7 @@ namespace DmaLab.Trace;
 /// hex, dma_map_sg caps each list at 128 entries and says " [TRUNCATED]"), and whole lines as tracefs prints them
 /// (Linux: kernel/trace/trace_output.c: "%16s-%-7d [%03d] FLAGS %5llu.%06lu: EVENT: FIELDS").
 /// </summary>
-public static class TraceEventFormatter
+public static partial class TraceEventFormatter
 {
     static readonly (DmaAttrs Bit, string Name)[] AttrNames =
     [

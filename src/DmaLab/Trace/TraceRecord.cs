@@ -24,10 +24,20 @@ public sealed class TraceRecord
     /// <summary>Longest sg list the kernel records in dma_map_sg (Linux: dma.h, DMA_TRACE_MAX_ENTRIES).</summary>
     public const int TraceMaxEntries = 128;
 
-    internal ulong[] PhysBuf = new ulong[TraceMaxEntries];
-    internal ulong[] DmaBuf = new ulong[TraceMaxEntries];
-    internal ulong[] LenBuf = new ulong[TraceMaxEntries];
+    internal ulong[] PhysBuf, DmaBuf, LenBuf;
     internal int PhysCount, DmaCount, LenCount;
+
+    public TraceRecord() : this(TraceMaxEntries) { }
+
+    /// <summary>A record whose sg lists start at <paramref name="listCapacity"/> entries and grow (doubling) on
+    /// demand: the read-ahead ring holds many records and most events carry short lists or none.</summary>
+    internal TraceRecord(int listCapacity)
+    {
+        int n = Math.Max(1, listCapacity);
+        PhysBuf = new ulong[n];
+        DmaBuf = new ulong[n];
+        LenBuf = new ulong[n];
+    }
 
     public long Line { get; internal set; }
     public TraceEventKind Kind { get; internal set; }

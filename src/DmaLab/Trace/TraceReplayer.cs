@@ -61,7 +61,8 @@ public sealed partial class TraceReplayer
     public static ReplayReport Replay(FtraceReader reader, ReplayOptions? options = null)
     {
         var replayer = new TraceReplayer(options);
-        while (reader.Read()) replayer.Consume(reader.Current);
+        using (var ahead = FtraceReadAhead.Open(reader))
+            while (ahead.Read()) replayer.Consume(ahead.Current);
         return replayer.Finish(reader.Stats);
     }
 

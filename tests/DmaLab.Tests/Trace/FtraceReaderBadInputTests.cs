@@ -139,6 +139,9 @@ public class FtraceReaderBadInputTests
                     Assert.True(reader.Stats.Lines >= picks.Length);
                 }
                 catch (TraceFormatException) { /* the documented error (e.g. mutated into binary) */ }
+                // The fixed-layout fast paths must read every mutated line as the general parser does
+                // (same records, counts, malformed list and error).
+                FtraceFastPathTests.AssertSameAsGeneral(bytes, "fuzz.trace");
             });
             Assert.True(run.Wait(TimeSpan.FromSeconds(10)), "reader hung");
         }, iter: 300);
