@@ -13,7 +13,7 @@ public static class ReplayCommand
         var trace = new Argument<string>("trace") { Description = "ftrace text (trace, trace_pipe or trace-cmd report output), .xz or .gz; - for stdin" };
         var platform = new Option<string?>("--platform", "-p") { Description = "Platform to replay on (built-in, YAML or .dtb); default: inferred from the trace" };
         var policy = new Option<string?>("--policy") { Description = "What-if: re-run the calls with strict, lazy, passthrough or swiotlb-force" };
-        var iommu = new Option<string?>("--iommu") { Description = "What-if: put the devices behind this IOMMU model (e.g. ArmSmmuV3, IntelVtd)" };
+        var iommu = new Option<string?>("--iommu") { Description = "What-if: put the devices behind this IOMMU family: intel-vtd, amd-vi, arm-smmu-v3 or arm-smmu" };
         var check = new Option<bool>("--check") { Description = "Exit 1 when the replay has findings" };
         var timeline = new Option<string?>("--timeline") { Description = "Write a Chrome/Perfetto trace-event JSON timeline (open in ui.perfetto.dev)" };
         var json = CommonOptions.Json();
