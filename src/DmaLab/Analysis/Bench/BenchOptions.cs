@@ -27,10 +27,10 @@ public sealed record BenchOptions
 
     /// <summary>
     /// Least host milliseconds of warm-up per thread before measuring, so the JIT has promoted the hot methods to
-    /// optimised code; warm-up goes on while batches still get faster (at most a second). 0 runs only a fixed
-    /// number of warm-up ops (tests: allocation and op counts do not need settled code).
+    /// optimised code; warm-up goes on while batches still get faster (see BenchRunner's warm-up). 0 runs only a
+    /// fixed number of warm-up ops (tests: allocation and op counts do not need settled code).
     /// </summary>
-    public int WarmupMs { get; init; } = 200;
+    public int WarmupMs { get; init; } = 1000;
 
     internal void Validate()
     {
