@@ -21,23 +21,8 @@ public sealed partial class MachineReplayModel
             Bounces = _bounces,
         };
         foreach (var d in _byName.Values)
-        {
-            if (d.Domain is not { } dom) continue;
-            var st = dom.Iovad.Stats;
-            s.IovaRcacheHits += st.RcacheHits;
-            s.IovaRcacheMisses += st.RcacheMisses;
-            s.IovaTreeAllocs += st.TreeAllocs;
-            s.IovaTreeFrees += st.TreeFrees;
-            s.IovaAllocFailures += dom.AllocFailures;
-            s.IovaSearchSteps += st.SearchSteps;
-            if (dom.Fq is { } fq)
-            {
-                s.FlushQueueFlushes += fq.Stats.Flushes;
-                s.FlushQueueTimerFlushes += fq.Stats.TimerFlushes;
-            }
-        }
-        s.IovaAllocs = s.IovaRcacheHits + s.IovaRcacheMisses;
-        s.IovaRcacheHitRate = s.IovaAllocs == 0 ? 0 : (double)s.IovaRcacheHits / s.IovaAllocs;
+            if (d.Domain is { } dom) s.AddIova(dom);
+        s.FinishIova();
         if (_pool is { } pool)
         {
             s.BounceBytes = pool.Stats.BouncedBytesToDevice + pool.Stats.BouncedBytesFromDevice;

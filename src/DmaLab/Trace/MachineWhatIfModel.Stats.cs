@@ -68,24 +68,10 @@ public sealed partial class MachineWhatIfModel
         }
         foreach (var c in m.IommuDma.Cookies)
         {
-            var alloc = c.Allocator;
-            var st = alloc.Iovad.Stats;
-            s.IovaRcacheHits += st.RcacheHits;
-            s.IovaRcacheMisses += st.RcacheMisses;
-            s.IovaTreeAllocs += st.TreeAllocs;
-            s.IovaTreeFrees += st.TreeFrees;
-            s.IovaSearchSteps += st.SearchSteps;
-            s.IovaAllocFailures += alloc.AllocFailures;
-            s.IovaTreeDepth = Math.Max(s.IovaTreeDepth, alloc.Iovad.TreeDepth());
-            if (c.Fq is { } fq)
-            {
-                s.FlushQueueFlushes += fq.Stats.Flushes;
-                s.FlushQueueTimerFlushes += fq.Stats.TimerFlushes;
-                s.StaleWindowMaxNs = Math.Max(s.StaleWindowMaxNs, fq.Stats.StaleNsMax);
-            }
+            s.AddIova(c.Allocator);
+            s.IovaTreeDepth = Math.Max(s.IovaTreeDepth, c.Allocator.Iovad.TreeDepth());
         }
-        s.IovaAllocs = s.IovaRcacheHits + s.IovaRcacheMisses;
-        s.IovaRcacheHitRate = s.IovaAllocs == 0 ? 0 : (double)s.IovaRcacheHits / s.IovaAllocs;
+        s.FinishIova();
         if (m.DmaSystem.Swiotlb is { } pool)
         {
             s.BounceBytes = pool.Stats.BouncedBytesToDevice + pool.Stats.BouncedBytesFromDevice;

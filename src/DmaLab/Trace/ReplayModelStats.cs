@@ -82,4 +82,30 @@ public sealed class ReplayModelStats
     /// <summary>Estimated CPU/IOMMU time of the DMA-API work in virtual ns (see <see cref="EstimatedNsBreakdown"/>).</summary>
     public ulong EstimatedNs { get; set; }
     public SortedDictionary<string, ulong> EstimatedNsBreakdown { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Adds one iommu-dma IOVA allocator's figures (and its flush queue's, for a lazy domain); call
+    /// <see cref="FinishIova"/> after the last one.</summary>
+    public void AddIova(DmaLab.DmaIommu.IommuDmaIovaAllocator alloc)
+    {
+        var st = alloc.Iovad.Stats;
+        IovaRcacheHits += st.RcacheHits;
+        IovaRcacheMisses += st.RcacheMisses;
+        IovaTreeAllocs += st.TreeAllocs;
+        IovaTreeFrees += st.TreeFrees;
+        IovaSearchSteps += st.SearchSteps;
+        IovaAllocFailures += alloc.AllocFailures;
+        if (alloc.Fq is { } fq)
+        {
+            FlushQueueFlushes += fq.Stats.Flushes;
+            FlushQueueTimerFlushes += fq.Stats.TimerFlushes;
+            StaleWindowMaxNs = Math.Max(StaleWindowMaxNs, fq.Stats.StaleNsMax);
+        }
+    }
+
+    /// <summary>Allocations and the rcache hit rate from the summed hits and misses.</summary>
+    public void FinishIova()
+    {
+        IovaAllocs = IovaRcacheHits + IovaRcacheMisses;
+        IovaRcacheHitRate = IovaAllocs == 0 ? 0 : (double)IovaRcacheHits / IovaAllocs;
+    }
 }
