@@ -190,11 +190,18 @@ public abstract class IoPgtableRadix<TFormat> : IIoPgtable where TFormat : struc
     }
 
     /// <summary>Clears every entry of the leaf at <paramref name="iova"/> (all replicated copies).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     void ClearLeaf(ulong table, int lvl, ulong iova, ulong pte)
     {
         int shift = Fmt.Shift(lvl);
         ulong count = TFormat.IncrementingLeaves ? 1 : Fmt.LeafSize(pte, lvl) >> shift;
-        if (count <= 1) { WritePte(EntryAddr(table, lvl, iova), Fmt.ClearedLeaf(pte)); return; }
+        if (count <= 1) WritePte(EntryAddr(table, lvl, iova), Fmt.ClearedLeaf(pte));
+        else ClearReplicatedLeaf(table, lvl, iova, shift, count);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    void ClearReplicatedLeaf(ulong table, int lvl, ulong iova, int shift, ulong count)
+    {
         ulong first = EntryAddr(table, lvl, iova & ~((count << shift) - 1));
         for (ulong i = 0; i < count; i++)
         {
