@@ -74,7 +74,7 @@ public sealed class FtraceReader : IDisposable
         if (span.StartsWith(XzMagic))
         {
             Stats.Compression = "xz";
-            try { return new XZStream(replay); }
+            try { return (_options.ManagedXz ? null : LibLzmaStream.TryOpen(replay)) ?? (Stream)new XZStream(replay); }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 throw new TraceFormatException(_source, 0, 0, $"corrupt .xz header, expected an xz stream ({FirstLine(ex.Message)})", ex);

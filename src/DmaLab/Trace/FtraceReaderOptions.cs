@@ -19,4 +19,7 @@ public sealed class FtraceReaderOptions
     /// <summary>Parse every line with the general key=value parser only (no fixed-layout fast path): for tests
     /// that check the two give the same records.</summary>
     internal bool GeneralParserOnly { get; init; }
+    /// <summary>Decode .xz with the managed decoder even where the system's liblzma is available (tests that check
+    /// the two give the same text).</summary>
+    internal bool ManagedXz { get; init; }
 }
