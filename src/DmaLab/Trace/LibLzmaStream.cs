@@ -35,9 +35,26 @@ internal sealed unsafe class LibLzmaStream : Stream
         public int ReservedEnum1, ReservedEnum2;
     }
 
+    /// <summary>lzma_mt of lzma/container.h (the decoder uses flags, threads, timeout, memlimit_threading and
+    /// memlimit_stop), field for field (LP64 layout).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    struct LzmaMt
+    {
+        public uint Flags, Threads;
+        public ulong BlockSize;
+        public uint Timeout, Preset;
+        public void* Filters;
+        public int Check, ReservedEnum1, ReservedEnum2, ReservedEnum3;
+        public uint ReservedInt1, ReservedInt2, ReservedInt3, ReservedInt4;
+        public ulong MemlimitThreading, MemlimitStop, ReservedInt7, ReservedInt8;
+        public void* ReservedPtr1, ReservedPtr2, ReservedPtr3, ReservedPtr4;
+    }
+
     sealed class Api
     {
         public delegate* unmanaged<LzmaStreamState*, ulong, uint, int> StreamDecoder;
+        /// <summary>lzma_stream_decoder_mt (liblzma 5.4+); null on older libraries.</summary>
+        public delegate* unmanaged<LzmaStreamState*, LzmaMt*, int> StreamDecoderMt;
         public delegate* unmanaged<LzmaStreamState*, int, int> Code;
         public delegate* unmanaged<LzmaStreamState*, void> End;
     }
@@ -53,9 +70,11 @@ internal sealed unsafe class LibLzmaStream : Stream
                 && NativeLibrary.TryGetExport(h, "lzma_code", out nint code)
                 && NativeLibrary.TryGetExport(h, "lzma_end", out nint end))
             {
+                NativeLibrary.TryGetExport(h, "lzma_stream_decoder_mt", out nint decMt);
                 return new Api
                 {
                     StreamDecoder = (delegate* unmanaged<LzmaStreamState*, ulong, uint, int>)dec,
+                    StreamDecoderMt = (delegate* unmanaged<LzmaStreamState*, LzmaMt*, int>)decMt,
                     Code = (delegate* unmanaged<LzmaStreamState*, int, int>)code,
                     End = (delegate* unmanaged<LzmaStreamState*, void>)end,
                 };
@@ -78,7 +97,21 @@ internal sealed unsafe class LibLzmaStream : Stream
         _source = source;
         _api = api;
         _s = (LzmaStreamState*)NativeMemory.AllocZeroed((nuint)sizeof(LzmaStreamState)); // LZMA_STREAM_INIT
-        int ret = api.StreamDecoder(_s, ulong.MaxValue, LzmaConcatenated);
+        int ret;
+        if (api.StreamDecoderMt != null && Environment.ProcessorCount > 1)
+        {
+            // Blocks of a multi-block file (`xz -T`) decode in parallel; a single-block file decodes as it would
+            // single-threaded. The threading memory limit keeps the decoder from buffering more than it needs.
+            var mt = new LzmaMt
+            {
+                Flags = LzmaConcatenated,
+                Threads = (uint)Math.Min(Environment.ProcessorCount, 4),
+                MemlimitThreading = 512UL << 20,
+                MemlimitStop = ulong.MaxValue,
+            };
+            ret = api.StreamDecoderMt(_s, &mt);
+        }
+        else ret = api.StreamDecoder(_s, ulong.MaxValue, LzmaConcatenated);
         if (ret != LzmaOk)
         {
             NativeMemory.Free(_s);
