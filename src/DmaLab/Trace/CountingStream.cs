@@ -1,12 +1,9 @@
 namespace DmaLab.Trace;
 
 /// <summary>Read-only pass-through that counts the bytes taken from the inner stream (for progress).</summary>
-internal sealed class CountingStream(Stream inner) : Stream
+internal sealed class CountingStream(Stream inner) : ReadOnlyStream
 {
     public long BytesRead { get; private set; }
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
     public override long Length => inner.Length;
     public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
     public override int Read(byte[] buffer, int offset, int count)
@@ -21,9 +18,5 @@ internal sealed class CountingStream(Stream inner) : Stream
         BytesRead += n;
         return n;
     }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     protected override void Dispose(bool disposing) { if (disposing) inner.Dispose(); base.Dispose(disposing); }
 }

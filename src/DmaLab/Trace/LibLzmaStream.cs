@@ -10,7 +10,7 @@ namespace DmaLab.Trace;
 /// Decodes concatenated streams like `xz -d` (LZMA_CONCATENATED). Decoding errors surface from
 /// <see cref="Read(Span{byte})"/> as <see cref="InvalidDataException"/> naming liblzma's code.
 /// </summary>
-internal sealed unsafe class LibLzmaStream : Stream
+internal sealed unsafe class LibLzmaStream : ReadOnlyStream
 {
     // liblzma's C API (lzma/base.h, lzma/container.h), values of its enums.
     const int LzmaOk = 0, LzmaStreamEnd = 1, LzmaRun = 0, LzmaFinish = 3;
@@ -123,7 +123,6 @@ internal sealed unsafe class LibLzmaStream : Stream
     /// <summary>A decoder over <paramref name="source"/>, or null when liblzma is not available.</summary>
     public static LibLzmaStream? TryOpen(Stream source) => Lib is { } api ? new LibLzmaStream(source, api) : null;
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -180,13 +179,4 @@ internal sealed unsafe class LibLzmaStream : Stream
         base.Dispose(disposing);
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

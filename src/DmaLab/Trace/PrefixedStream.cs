@@ -1,16 +1,11 @@
 namespace DmaLab.Trace;
 
 /// <summary>Replays a few already-read bytes before the rest of a non-seekable stream (magic-number sniffing on stdin).</summary>
-internal sealed class PrefixedStream(byte[] prefix, int prefixLength, Stream inner) : Stream
+internal sealed class PrefixedStream(byte[] prefix, int prefixLength, Stream inner) : ReadOnlyStream
 {
     int _pos;
     long _delivered; // XZStream asks its base stream for Position
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
     public override long Position { get => _delivered; set => throw new NotSupportedException(); }
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
     public override int Read(Span<byte> buffer)
     {
         if (_pos < prefixLength)
@@ -25,9 +20,5 @@ internal sealed class PrefixedStream(byte[] prefix, int prefixLength, Stream inn
         _delivered += m;
         return m;
     }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     protected override void Dispose(bool disposing) { if (disposing) inner.Dispose(); base.Dispose(disposing); }
 }

@@ -151,7 +151,7 @@ public sealed class SyntheticDmaTrace
     /// <summary>The trace as tracefs text (header included), generated as it is read.</summary>
     public Stream OpenText() => new TextStream(this);
 
-    sealed class TextStream(SyntheticDmaTrace gen) : Stream
+    sealed class TextStream(SyntheticDmaTrace gen) : ReadOnlyStream
     {
         const int LineBuffer = 16 * 1024; // the longest generated line (an 8-entry sg map) with room to spare
         readonly TraceRecord _r = new();
@@ -159,7 +159,6 @@ public sealed class SyntheticDmaTrace
         byte[] _buf = Encoding.UTF8.GetBytes(TraceEventFormatter.Header(gen._events, gen._devices));
         int _pos, _len = -1;
 
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
         public override int Read(Span<byte> dest)
         {
             if (_len < 0) _len = _buf.Length;
@@ -190,14 +189,5 @@ public sealed class SyntheticDmaTrace
             }
             return written;
         }
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

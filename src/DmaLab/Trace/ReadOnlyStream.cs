@@ -1,0 +1,21 @@
+namespace DmaLab.Trace;
+
+/// <summary>
+/// A forward-only, read-only stream: what the trace input chain (counting, prefix replay, decompression, the
+/// synthetic generator's text) is made of. Subclasses supply <see cref="Read(Span{byte})"/>; length and position
+/// are unknown unless a subclass says otherwise, and seeking or writing is not supported.
+/// </summary>
+internal abstract class ReadOnlyStream : Stream
+{
+    public abstract override int Read(Span<byte> buffer);
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
