@@ -12,11 +12,13 @@ namespace DmaLab.Trace;
 /// </summary>
 internal sealed partial class FtraceLineParser
 {
-    readonly NameTable _devices;
-    readonly NameTable _strings;
+    readonly NameView _devices;
+    readonly NameView _strings;
     uint _have;
 
-    public FtraceLineParser(NameTable devices, NameTable strings) { _devices = devices; _strings = strings; }
+    public FtraceLineParser(NameView devices, NameView strings) { _devices = devices; _strings = strings; }
+
+    public FtraceLineParser(NameTable devices, NameTable strings) : this(new NameView(devices), new NameView(strings)) { }
 
     /// <summary>Try the fixed-layout fast path (<see cref="TryParseFieldsFast"/>) before the general parser. Off
     /// only in tests that compare the two.</summary>

@@ -3,159 +3,210 @@ using System.Runtime.ExceptionServices;
 namespace DmaLab.Trace;
 
 /// <summary>
-/// A two-stage pipeline over an <see cref="FtraceReader"/>: a background thread reads, splits and parses lines into a
-/// fixed ring of preallocated <see cref="TraceRecord"/> batches while the caller replays the batches already filled.
-/// The caller sees exactly the records, in exactly the order, that <see cref="FtraceReader.Read"/> would give (so a
-/// replay is byte-identical with or without it); memory is bounded by the ring (<see cref="Batches"/> ×
-/// <see cref="BatchSize"/> records). An exception of the reader (bad input) is rethrown to the caller at the point
-/// of the stream where the synchronous reader would have thrown it, after the records before it.
-/// Use <see cref="Open(FtraceReader)"/>: it falls back to the plain reader on one CPU or when the reader's options say so.
+/// Parses an <see cref="FtraceReader"/>'s input ahead of the caller on worker threads: each worker takes the next
+/// run of lines (<see cref="FtraceChunk"/>, in input order, under a lock) and parses it with a parsing context of its
+/// own, into a bounded ring of <see cref="Slots"/> runs; the caller merges the runs in order and replays their
+/// records. When the run it needs next is still being parsed and a slot is free, the caller parses a later run
+/// itself, so on two CPUs the parsing is shared by both threads instead of holding the replay back.
 /// <para>
-/// Measured on the shared 2-CPU VM (other jobs running), 5 M synthetic dma-direct events: parsing costs about
-/// 190 ns per event. With the bookkeeping replay alone (about 70 ns) the pipeline was slower than one thread (about
-/// 320 vs 275 ns per event, twice the CPU time): each record is written on one core and read on the other, and that
-/// traffic costs more than the small replay stage saves, so <see cref="FtraceReaderOptions.ReadAhead"/> is off by
-/// default. With the MachineReplayModel behind it (ReplayRunner, what `dmalab replay` runs) the replay stage is
-/// heavier and the pipeline wins (about 325 vs 365 ns per event), so <see cref="ReplayRunOptions.ReadAhead"/> is on.
+/// The caller sees exactly the records, in exactly the order, that <see cref="FtraceReader.Read"/> gives, and the
+/// same stats (ids by first appearance are assigned as runs are merged), so a replay is byte-identical with or
+/// without it. An error of the input surfaces at the same record with the same message. Memory is bounded by the
+/// ring. Use <see cref="Open(FtraceReader)"/>: it falls back to the plain reader on one CPU or when the reader's
+/// options say so.
 /// </para>
 /// </summary>
 internal sealed class FtraceReadAhead : IDisposable
 {
-    public const int BatchSize = 1024, Batches = 4;
+    /// <summary>Most worker threads (parsing is about 1.5 times the replay's cost per event; more workers than
+    /// that only fill the ring sooner).</summary>
+    public const int MaxWorkers = 3;
 
     readonly FtraceReader _reader;
-    readonly TraceRecord[][] _ring = new TraceRecord[Batches][];
-    readonly int[] _count = new int[Batches];
-    readonly bool[] _last = new bool[Batches];
-    readonly ExceptionDispatchInfo?[] _error = new ExceptionDispatchInfo?[Batches];
-    // Hand-off by lock and Monitor.Wait: a waiting side sleeps instead of spinning (SemaphoreSlim spins first, which
-    // on a 2-CPU machine takes the CPU from the other stage). One wake-up per batch.
-    readonly object _gate = new();
-    int _filledBatches, _freeBatches = Batches;
-    readonly Thread? _thread;
+    readonly FtraceChunk[] _ring;
+    readonly bool[] _ready;
+    readonly ExceptionDispatchInfo?[] _fault;
+    readonly Thread[] _workers = [];
+    // _fill orders the runs (one filler at a time, in input order); _gate guards the ring's state and is where both
+    // sides sleep (Monitor.Wait) instead of spinning, which on a 2-CPU machine would take the CPU from the other side.
+    readonly object _fill = new(), _gate = new();
+    long _nextFill, _nextConsume;
+    int _inUse;
+    bool _fillDone;
     volatile bool _stop;
-    int _batch = -1, _index, _n;
+
+    FtraceChunk? _cur;
+    int _index;
     bool _done;
     TraceRecord _current;
 
-    FtraceReadAhead(FtraceReader reader, bool threaded)
+    FtraceReadAhead(FtraceReader reader, int workers)
     {
         _reader = reader;
         _current = reader.Current;
-        if (!threaded) return;
-        for (int b = 0; b < Batches; b++)
+        int slots = workers == 0 ? 0 : 2 * (workers + 1) + 2;
+        _ring = new FtraceChunk[slots];
+        _ready = new bool[slots];
+        _fault = new ExceptionDispatchInfo?[slots];
+        for (int i = 0; i < slots; i++) _ring[i] = new FtraceChunk();
+        if (workers == 0) return;
+        _workers = new Thread[workers];
+        for (int i = 0; i < workers; i++)
         {
-            _ring[b] = new TraceRecord[BatchSize];
-            for (int i = 0; i < BatchSize; i++) _ring[b][i] = new TraceRecord(listCapacity: 8);
+            var parser = reader.NewParser();
+            _workers[i] = new Thread(() => Work(parser)) { IsBackground = true, Name = $"dmalab trace parser {i}" };
         }
-        _thread = new Thread(Produce) { IsBackground = true, Name = "dmalab trace read-ahead" };
-        _thread.Start();
+        foreach (var t in _workers) t.Start();
     }
 
-    /// <summary>Reads <paramref name="reader"/> ahead on a second thread when the machine has more than one CPU and
-    /// <see cref="FtraceReaderOptions.ReadAhead"/> is on; otherwise a plain pass-through.</summary>
+    /// <summary>Slots of the ring of runs.</summary>
+    public int Slots => _ring.Length;
+
+    /// <summary>Reads <paramref name="reader"/> ahead on worker threads (one fewer than the CPUs, at most
+    /// <see cref="MaxWorkers"/>) when the machine has more than one CPU and <see cref="FtraceReaderOptions.ReadAhead"/>
+    /// is on; otherwise a plain pass-through.</summary>
     public static FtraceReadAhead Open(FtraceReader reader) =>
-        new(reader, reader.Options.ReadAhead && Environment.ProcessorCount > 1);
+        new(reader, reader.Options.ReadAhead ? Math.Clamp(Environment.ProcessorCount - 1, 0, MaxWorkers) : 0);
 
-    /// <summary>With or without the second thread whatever the machine (tests).</summary>
-    internal static FtraceReadAhead Open(FtraceReader reader, bool threaded) => new(reader, threaded);
+    /// <summary>With or without worker threads whatever the machine (tests).</summary>
+    internal static FtraceReadAhead Open(FtraceReader reader, bool threaded, int workers = 1) => new(reader, threaded ? workers : 0);
 
-    /// <summary>True when a second thread parses ahead.</summary>
-    public bool Threaded => _thread is not null;
+    /// <summary>True when worker threads parse ahead.</summary>
+    public bool Threaded => _workers.Length > 0;
 
     /// <summary>The current record; valid until the next <see cref="Read"/>.</summary>
     public TraceRecord Current => _current;
 
-    public bool Read()
+    /// <summary>Hands the current record over to the caller for good (a replayer that keeps records in its
+    /// lookahead window) and takes <paramref name="spare"/>, a record the caller no longer needs, in its place to be
+    /// refilled: the record changes hands instead of being copied.</summary>
+    public void Exchange(TraceRecord spare)
     {
-        if (_thread is null) return _reader.Read();
-        if (_index < _n)
-        {
-            _current = _ring[_batch][_index++];
-            return true;
-        }
-        return NextBatch();
+        if (ReferenceEquals(spare, _current)) return;
+        if (!Threaded) { _reader.Exchange(spare); _current = spare; return; }
+        _cur!.Records[_index - 1] = spare;
+        _current = spare;
     }
 
-    bool NextBatch()
+    public bool Read()
+    {
+        if (!Threaded)
+        {
+            if (!_reader.Read()) return false;
+            _current = _reader.Current;
+            return true;
+        }
+        if (_cur is not null && _index < _cur.Count)
+        {
+            _current = _reader.Take(_cur, _index++);
+            return true;
+        }
+        return NextRun();
+    }
+
+    bool NextRun()
     {
         while (true)
         {
-            if (_done) return false;
-            if (_batch >= 0)
+            if (_cur is not null)
             {
-                bool last = _last[_batch];
-                var error = _error[_batch];
-                _error[_batch] = null;
+                _cur = null;
                 lock (_gate)
                 {
-                    if (_freeBatches++ == 0) Monitor.Pulse(_gate);
+                    _inUse--;
+                    Monitor.PulseAll(_gate);
                 }
-                if (error is not null) { _done = true; error.Throw(); }
-                if (last) { _done = true; return false; }
             }
-            lock (_gate)
-            {
-                while (_filledBatches == 0) Monitor.Wait(_gate);
-                _filledBatches--;
-            }
-            _batch = (_batch + 1) % Batches;
+            if (_done) return false;
+            int slot = (int)(_nextConsume % _ring.Length);
+            WaitReady(slot);
+            var c = _ring[slot];
+            _ready[slot] = false;
+            _nextConsume++;
+            _cur = c;
             _index = 0;
-            _n = _count[_batch];
-            if (_n > 0)
+            if (c.Last) _done = true;
+            if (_fault[slot] is { } fault) { _fault[slot] = null; _done = true; fault.Throw(); }
+            if (!_reader.Merge(c)) return false;
+            if (c.Count > 0)
             {
-                _current = _ring[_batch][_index++];
+                _current = _reader.Take(c, _index++);
                 return true;
             }
         }
     }
 
-    void Produce()
+    /// <summary>Waits until run <paramref name="slot"/> is parsed, parsing a later run meanwhile when one can be
+    /// taken.</summary>
+    void WaitReady(int slot)
     {
-        for (int b = 0; ; b = (b + 1) % Batches)
+        while (true)
         {
+            bool help;
             lock (_gate)
             {
-                while (_freeBatches == 0 && !_stop) Monitor.Wait(_gate);
-                if (_stop) return;
-                _freeBatches--;
+                if (_ready[slot]) return;
+                help = !_fillDone && _inUse < _ring.Length;
+                if (!help) Monitor.Wait(_gate);
             }
-            var batch = _ring[b];
-            int n = 0;
-            bool last = false;
-            try
-            {
-                while (n < BatchSize && !_stop)
-                {
-                    if (!_reader.ReadInto(batch[n])) { last = true; break; }
-                    n++;
-                }
-            }
-            catch (Exception ex)
-            {
-                _error[b] = ExceptionDispatchInfo.Capture(ex);
-                last = true;
-            }
-            _count[b] = n;
-            _last[b] = last;
-            lock (_gate) // publishes the batch (and the reader's stats so far) to the consumer
-            {
-                if (_filledBatches++ == 0) Monitor.Pulse(_gate);
-            }
-            if (last) return;
+            if (help && !RunOne(_reader.Parser, waitForTurn: false))
+                lock (_gate)
+                    if (!_ready[slot]) Monitor.Wait(_gate, 1);
         }
     }
 
-    /// <summary>Stops the read-ahead thread (waiting for the line it is reading: on a pipe that has nothing more to
-    /// give, until it does or closes) before the reader is disposed.</summary>
+    void Work(FtraceChunkParser parser)
+    {
+        while (RunOne(parser, waitForTurn: true)) { }
+    }
+
+    /// <summary>Fills the next run in input order and parses it. False when there is nothing more to take (or,
+    /// without <paramref name="waitForTurn"/>, when another thread is filling or the ring is full).</summary>
+    bool RunOne(FtraceChunkParser parser, bool waitForTurn)
+    {
+        FtraceChunk c;
+        int slot;
+        ReadOnlySpan<byte> text;
+        if (waitForTurn) Monitor.Enter(_fill);
+        else if (!Monitor.TryEnter(_fill)) return false;
+        try
+        {
+            lock (_gate)
+            {
+                while (_inUse == _ring.Length && !_stop && waitForTurn) Monitor.Wait(_gate);
+                if (_stop || _fillDone || _inUse == _ring.Length) return false;
+                _inUse++;
+            }
+            slot = (int)(_nextFill++ % _ring.Length);
+            c = _ring[slot];
+            text = _reader.Fill(c, copy: true);
+            if (c.Last) _fillDone = true;
+        }
+        finally { Monitor.Exit(_fill); }
+        lock (_gate) Monitor.PulseAll(_gate); // the filler's turn is free: a waiting caller may parse the next run
+        if (!c.Last)
+        {
+            try { parser.Parse(text, c); }
+            catch (Exception ex) { _fault[slot] = ExceptionDispatchInfo.Capture(ex); }
+        }
+        lock (_gate)
+        {
+            _ready[slot] = true;
+            Monitor.PulseAll(_gate);
+        }
+        return !c.Last;
+    }
+
+    /// <summary>Stops the workers (waiting for a read in progress: on a pipe that has nothing more to give, until it
+    /// does or closes) before the reader is disposed.</summary>
     public void Dispose()
     {
-        if (_thread is null || _stop) return;
+        if (!Threaded || _stop) return;
         lock (_gate)
         {
             _stop = true;
-            Monitor.PulseAll(_gate); // wake the producer if it waits for a free batch
+            Monitor.PulseAll(_gate);
         }
-        _thread.Join();
+        foreach (var t in _workers) t.Join();
     }
 }

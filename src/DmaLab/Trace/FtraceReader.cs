@@ -6,34 +6,46 @@ namespace DmaLab.Trace;
 
 /// <summary>
 /// Streams kernel ftrace text (tracefs trace / trace_pipe, or `trace-cmd report`) from any stream — plain, .xz or
-/// .gz (detected by magic number, so stdin works too) — in constant memory: one pooled line buffer, one reused
-/// <see cref="TraceRecord"/>, interned names. Comment/header lines are skipped (the tracer and entry counts are
-/// kept), unknown events are counted by name, lost-events lines and malformed lines are recorded in
-/// <see cref="Stats"/>. Input that is not ftrace text at all throws <see cref="TraceFormatException"/>.
+/// .gz (detected by magic number, so stdin works too) — in constant memory: the text is taken in runs of whole lines
+/// (<see cref="FtraceChunk"/>, about <see cref="BlockBytes"/> each) whose records are reused run after run, names are
+/// interned. Comment/header lines are skipped (the tracer and entry counts are kept), unknown events are counted by
+/// name, lost-events lines and malformed lines are recorded in <see cref="Stats"/>. Input that is not ftrace text at
+/// all throws <see cref="TraceFormatException"/>. Runs can be parsed on other threads (<see cref="FtraceReadAhead"/>)
+/// and are merged here in input order, so the records and stats are the same either way.
 /// </summary>
 public sealed class FtraceReader : IDisposable
 {
     static readonly byte[] XzMagic = [0xFD, (byte)'7', (byte)'z', (byte)'X', (byte)'Z', 0x00];
     static readonly byte[] TraceCmdMagic = [0x17, 0x08, 0x44, (byte)'t', (byte)'r', (byte)'a', (byte)'c', (byte)'i', (byte)'n', (byte)'g'];
 
+    /// <summary>Text per run of lines: small enough that a run's records stay in the cache between parsing and
+    /// replaying them.</summary>
+    internal const int BlockBytes = 64 * 1024;
+
     readonly string _source;
     readonly FtraceReaderOptions _options;
     readonly CountingStream _counted;
     readonly long _inputLength;
     readonly TraceLineSource _lines;
-    readonly FtraceLineParser _parser;
-    readonly TraceRecord _record = new();
     readonly NameTable _tasks = new();
+    // Devices by parse order (shared by the parsing threads) → by order of use (Devices).
+    readonly NameTable _parsedDevices = new();
+    int[] _deviceOrder = [];
+    readonly FtraceChunkParser _parser;
+    readonly FtraceChunk _chunk = new();
+    int _index;
+    bool _ended;
+    TraceRecord _current = new();
     long _nextProgress;
 
     /// <summary>Devices seen so far (dev_name), in order of first appearance; <see cref="TraceRecord.DeviceId"/> indexes it.</summary>
     public NameTable Devices { get; } = new();
-    /// <summary>Other interned strings (gfp flags, drivers).</summary>
+    /// <summary>Other interned strings (flags, gfp flags, drivers).</summary>
     internal NameTable Strings { get; } = new();
     public TraceReadStats Stats { get; } = new();
     public string SourceName => _source;
     /// <summary>The current record, valid after <see cref="Read"/> returned true and until the next call.</summary>
-    public TraceRecord Current => _record;
+    public TraceRecord Current => _current;
 
     /// <param name="stream">the raw input (file, stdin, .xz or .gz); the reader owns and disposes it</param>
     /// <param name="sourceName">file name for messages</param>
@@ -43,12 +55,18 @@ public sealed class FtraceReader : IDisposable
         _options = options ?? new FtraceReaderOptions();
         _inputLength = stream.CanSeek ? SafeLength(stream) : -1;
         _counted = new CountingStream(stream);
-        _parser = new FtraceLineParser(Devices, Strings) { FastPath = !_options.GeneralParserOnly };
+        _parser = NewParser();
         Stream text = OpenDecompressed(_counted);
         _lines = new TraceLineSource(text);
         _nextProgress = _options.ProgressEveryLines;
         CheckLooksLikeText();
     }
+
+    /// <summary>A parsing context of its own for one more thread.</summary>
+    internal FtraceChunkParser NewParser() => new(_options, _parsedDevices, Strings, _tasks, Stats.EventNames);
+
+    /// <summary>The parsing context of the thread that reads records.</summary>
+    internal FtraceChunkParser Parser => _parser;
 
     static long SafeLength(Stream s) { try { return s.Length; } catch (NotSupportedException) { return -1; } }
 
@@ -104,7 +122,9 @@ public sealed class FtraceReader : IDisposable
                 "binary data, expected ftrace text (the output of /sys/kernel/tracing/trace or `trace-cmd report`)");
     }
 
-    Exception Wrap(Exception ex)
+    Exception Wrap(Exception ex) => Wrap(ex, _lines.Offset);
+
+    Exception Wrap(Exception ex, long offset)
     {
         string what = Stats.Compression switch
         {
@@ -112,7 +132,7 @@ public sealed class FtraceReader : IDisposable
             "gzip" => "corrupt or truncated .gz data, expected a valid gzip stream",
             _ => "cannot read input",
         };
-        return new TraceFormatException(_source, Stats.Lines + 1, _lines.Offset, $"{what} ({FirstLine(ex.Message)})", ex);
+        return new TraceFormatException(_source, Stats.Lines + 1, offset, $"{what} ({FirstLine(ex.Message)})", ex);
     }
 
     static string FirstLine(string s)
@@ -123,85 +143,145 @@ public sealed class FtraceReader : IDisposable
 
     /// <summary>Advances to the next modelled event (and, with <see cref="FtraceReaderOptions.ReturnUnknownEvents"/>,
     /// unknown ones). False at the end of the input.</summary>
-    public bool Read() => ReadInto(_record);
-
-    internal FtraceReaderOptions Options => _options;
-
-    /// <summary><see cref="Read"/> into a record of the caller's (the read-ahead thread fills its ring this way);
-    /// <see cref="Current"/> is left alone.</summary>
-    internal bool ReadInto(TraceRecord r)
+    public bool Read()
     {
         while (true)
         {
-            ReadOnlySpan<byte> line;
-            try
+            if (_index < _chunk.Count)
             {
-                if (!_lines.TryReadLine(out line))
-                {
-                    if (Stats.EventLines == 0 && Stats.MalformedLines > 0) throw NotFtrace();
-                    ReportProgress();
-                    return false;
-                }
+                _current = Take(_chunk, _index++);
+                return true;
             }
-            catch (TraceFormatException) { throw; }
-            catch (Exception ex) when (ex is not OutOfMemoryException) { throw Wrap(ex); }
-
-            long lineNo = ++Stats.Lines;
-            Stats.TextBytes = _lines.Offset;
-            if (lineNo >= _nextProgress) { _nextProgress += _options.ProgressEveryLines; ReportProgress(); }
-
-            FtraceLineParser.Header h = default;
-            string? reason = null;
-            int lostCpu = -1;
-            long lostCount = 0;
-            var type = FtraceLineParser.TryParseHeaderFast(line, ref h) && !_options.GeneralParserOnly
-                ? FtraceLineParser.LineType.Event
-                : FtraceLineParser.Classify(line, out h, out reason, out lostCpu, out lostCount);
-            switch (type)
-            {
-                case FtraceLineParser.LineType.Blank: Stats.BlankLines++; continue;
-                case FtraceLineParser.LineType.Comment: Stats.CommentLines++; ReadHeaderComment(line); continue;
-                case FtraceLineParser.LineType.Lost:
-                    Stats.LostEventCount += Math.Max(0, lostCount);
-                    if (Stats.Lost.Count < TraceReadStats.MaxListed) Stats.Lost.Add(new LostEvents(lineNo, lostCpu, lostCount));
-                    continue;
-                case FtraceLineParser.LineType.Malformed:
-                    AddMalformed(lineNo, reason ?? "unrecognised line", line);
-                    if (Stats.EventLines == 0 && Stats.MalformedLines >= NotFtraceAfter) throw NotFtrace();
-                    continue;
-            }
-            if (_lines.LastLineCut) { AddMalformed(lineNo, "line longer than 1 MiB", line); continue; }
-
-            Stats.EventLines++;
-            int nameId = Stats.EventNames.Intern(h.Event);
-            Stats.CountEvent(nameId);
-            string eventName = Stats.EventNames[nameId];
-            var kind = KindOf(nameId, eventName);
-            if (Stats.FirstTimestampNs == 0 && Stats.EventLines == 1) Stats.FirstTimestampNs = h.TimestampNs;
-            if (h.TimestampNs > Stats.LastTimestampNs) Stats.LastTimestampNs = h.TimestampNs;
-
-            r.Reset();
-            r.Line = lineNo;
-            r.EventName = eventName;
-            r.Task = _tasks[_tasks.Intern(h.Task)];
-            r.Pid = h.Pid;
-            r.Cpu = h.Cpu;
-            r.Flags = h.Flags.IsEmpty ? "" : Strings[Strings.Intern(h.Flags)];
-            r.TimestampNs = h.TimestampNs;
-            if (kind == TraceEventKind.Unknown)
-            {
-                Stats.UnknownEventLines++;
-                if (_options.ReturnUnknownEvents) return true;
-                continue;
-            }
-            if (!_parser.TryParseFields(kind, h.Fields, r, out reason))
-            {
-                AddMalformed(lineNo, $"{eventName}: {reason}", line);
-                continue;
-            }
-            r.Kind = kind;
-            return true;
+            if (_ended) return false;
+            _index = 0;
+            var text = Fill(_chunk, copy: false);
+            if (!_chunk.Last) _parser.Parse(text, _chunk);
+            if (!Merge(_chunk)) return false;
         }
+    }
+
+    internal FtraceReaderOptions Options => _options;
+
+    /// <summary>Hands the current record to the caller for good and puts <paramref name="spare"/> in its place in
+    /// the run, to be refilled (see <see cref="FtraceReadAhead.Exchange"/>).</summary>
+    internal void Exchange(TraceRecord spare)
+    {
+        if (ReferenceEquals(spare, _current)) return;
+        _chunk.Records[_index - 1] = spare;
+        _current = spare;
+    }
+
+    /// <summary>
+    /// Takes the next run of lines into <paramref name="c"/> (cleared): its text, copied into the chunk when
+    /// <paramref name="copy"/> (the span returned otherwise is the line source's, valid until the next fill), or
+    /// <see cref="FtraceChunk.Last"/> at the end of the input or when reading failed (<see cref="FtraceChunk.Error"/>).
+    /// Callers take runs one at a time, in order.
+    /// </summary>
+    internal ReadOnlySpan<byte> Fill(FtraceChunk c, bool copy)
+    {
+        c.Clear();
+        try
+        {
+            if (!_lines.TryReadBlock(BlockBytes, out var block, out bool single))
+            {
+                c.Last = true;
+                c.EndOffset = _lines.Offset;
+                return default;
+            }
+            c.SingleLine = single;
+            c.Cut = single && _lines.LastLineCut;
+            c.EndOffset = _lines.Offset;
+            if (!copy) return block;
+            c.SetText(block);
+            return c.Text.AsSpan(0, c.TextLength);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            c.Last = true;
+            c.Error = ex;
+            c.ErrorOffset = _lines.Offset;
+            return default;
+        }
+    }
+
+    /// <summary>
+    /// Adds a parsed run's counts to <see cref="Stats"/> (runs must come in input order; the records of the run
+    /// are then taken with <see cref="Take"/>). At the end of the input (a <see cref="FtraceChunk.Last"/> run) it
+    /// returns false, after throwing what the input deserves: the read error, or "not ftrace text" when no line
+    /// was an event line.
+    /// </summary>
+    internal bool Merge(FtraceChunk c)
+    {
+        if (c.Last) _ended = true;
+        var s = Stats;
+        long baseLine = s.Lines;
+        bool noEventsYet = s.EventLines == 0;
+
+        long malformedBefore = s.MalformedLines;
+        s.MalformedLines += c.MalformedLines;
+        foreach (var m in c.Malformed)
+        {
+            if (s.Malformed.Count >= TraceReadStats.MaxListed) break;
+            s.Malformed.Add(m with { Line = m.Line + baseLine });
+        }
+        if (noEventsYet && c.MalformedAtLastCheck > 0 && malformedBefore + c.MalformedAtLastCheck >= NotFtraceAfter) throw NotFtrace();
+
+        s.Lines += c.Lines;
+        s.CommentLines += c.CommentLines;
+        s.BlankLines += c.BlankLines;
+        s.LostEventCount += c.LostEventCount;
+        foreach (var l in c.Lost)
+        {
+            if (s.Lost.Count >= TraceReadStats.MaxListed) break;
+            s.Lost.Add(l with { Line = l.Line + baseLine });
+        }
+        if (noEventsYet)
+        {
+            if (c.Tracer is not null) s.Tracer = c.Tracer;
+            if (c.Entries is { } e) s.Entries = e;
+            if (c.Cpus is { } n) s.Cpus = n;
+            if (c.EventLines > 0) s.FirstTimestampNs = c.FirstTimestampNs;
+        }
+        s.EventLines += c.EventLines;
+        s.UnknownEventLines += c.UnknownEventLines;
+        if (c.LastTimestampNs > s.LastTimestampNs) s.LastTimestampNs = c.LastTimestampNs;
+        for (int id = 0; id < c.EventIdsUsed; id++)
+            if (c.EventCounts[id] != 0) s.CountEvents(id, c.EventCounts[id]);
+        s.TextBytes = c.EndOffset;
+        c.BaseLine = baseLine;
+
+        if (c.Error is { } error)
+            throw error as TraceFormatException ?? Wrap(error, c.ErrorOffset);
+        if (c.Last)
+        {
+            if (s.EventLines == 0 && s.MalformedLines > 0) throw NotFtrace();
+            ReportProgress();
+            return false;
+        }
+        if (s.Lines >= _nextProgress)
+        {
+            while (_nextProgress <= s.Lines) _nextProgress += _options.ProgressEveryLines;
+            ReportProgress();
+        }
+        return true;
+    }
+
+    /// <summary>Record <paramref name="i"/> of a merged run, numbered in the whole input.</summary>
+    internal TraceRecord Take(FtraceChunk c, int i)
+    {
+        var r = c.Records[i];
+        r.Line += c.BaseLine;
+        if (r.DeviceId >= 0) r.DeviceId = DeviceOrder(r.DeviceId, r.Device);
+        return r;
+    }
+
+    int DeviceOrder(int parsedId, string name)
+    {
+        if (parsedId < _deviceOrder.Length && _deviceOrder[parsedId] > 0) return _deviceOrder[parsedId] - 1;
+        if (parsedId >= _deviceOrder.Length) Array.Resize(ref _deviceOrder, Math.Max(parsedId + 1, _deviceOrder.Length * 2 + 8));
+        int id = Devices.Intern(name);
+        _deviceOrder[parsedId] = id + 1;
+        return id;
     }
 
     /// <summary>Lines that fail to parse before any event line, after which the input is judged not to be ftrace.</summary>
@@ -215,58 +295,13 @@ public sealed class FtraceReader : IDisposable
             "(the output of /sys/kernel/tracing/trace or `trace-cmd report`), found none");
     }
 
-    TraceEventKind[] _kindById = new TraceEventKind[64];
-    bool[] _kindKnown = new bool[64];
-
-    /// <summary>Event kind by interned name id (the name is looked up once per distinct name).</summary>
-    TraceEventKind KindOf(int nameId, string name)
-    {
-        if (nameId >= _kindById.Length)
-        {
-            Array.Resize(ref _kindById, Math.Max(nameId + 1, _kindById.Length * 2));
-            Array.Resize(ref _kindKnown, _kindById.Length);
-        }
-        if (!_kindKnown[nameId]) { _kindById[nameId] = TraceEventNames.KindOf(name); _kindKnown[nameId] = true; }
-        return _kindById[nameId];
-    }
-
-    void AddMalformed(long lineNo, string reason, ReadOnlySpan<byte> line)
-    {
-        Stats.MalformedLines++;
-        if (Stats.Malformed.Count < TraceReadStats.MaxListed)
-            Stats.Malformed.Add(new MalformedLine(lineNo, reason, Encoding.UTF8.GetString(line[..Math.Min(line.Length, 200)])));
-    }
-
-    void ReadHeaderComment(ReadOnlySpan<byte> line)
-    {
-        if (Stats.EventLines > 0) return;
-        int i = line.IndexOf("# tracer: "u8);
-        if (i >= 0) { Stats.Tracer = Encoding.UTF8.GetString(line[(i + 10)..]).Trim(); return; }
-        i = line.IndexOf("entries-in-buffer/entries-written: "u8);
-        if (i >= 0)
-        {
-            var s = Encoding.ASCII.GetString(line[(i + 35)..]);
-            int sp = s.IndexOf(' ');
-            if (sp > 0) s = s[..sp];
-            var parts = s.Split('/');
-            if (parts.Length == 2 && long.TryParse(parts[0], out long a) && long.TryParse(parts[1], out long b)) Stats.Entries = (a, b);
-        }
-        i = line.IndexOf("#P:"u8);
-        if (i >= 0)
-        {
-            int n = 0, j = i + 3;
-            while (j < line.Length && line[j] >= (byte)'0' && line[j] <= (byte)'9' && n < 1_000_000) n = n * 10 + (line[j++] - '0');
-            if (j > i + 3) Stats.Cpus = n;
-        }
-    }
-
     void ReportProgress() =>
         _options.Progress?.Invoke(new TraceProgress(_counted.BytesRead, _inputLength, Stats.TextBytes, Stats.Lines, Stats.EventLines));
 
     /// <summary>Reads to the end, handing each record to <paramref name="onRecord"/>.</summary>
     public void ReadAll(Action<TraceRecord> onRecord)
     {
-        while (Read()) onRecord(_record);
+        while (Read()) onRecord(_current);
     }
 
     public void Dispose()

@@ -3,8 +3,8 @@ namespace DmaLab.Trace;
 /// <summary>Options for <see cref="FtraceReader"/>.</summary>
 public sealed class FtraceReaderOptions
 {
-    /// <summary>Called every <see cref="ProgressEveryLines"/> lines and once at the end; with <see cref="ReadAhead"/>
-    /// from the read-ahead thread.</summary>
+    /// <summary>Called after each run of lines read (about 64 KiB of text) that takes the line count past a multiple
+    /// of <see cref="ProgressEveryLines"/>, and once at the end; always on the thread that reads the records.</summary>
     public Action<TraceProgress>? Progress { get; init; }
     public int ProgressEveryLines { get; init; } = 1 << 16;
     /// <summary>Also return records of events the reader does not model (Kind = Unknown, only the header filled).</summary>

@@ -68,6 +68,19 @@ internal sealed class ReplayReorderWindow
 
     public TraceRecord Peek() => _buf[_head];
 
+    /// <summary>Like <see cref="Push"/>, but takes <paramref name="r"/> itself into the window instead of a copy, and
+    /// returns the spare record it displaced (a popped one, free for the caller to refill): no field is copied.</summary>
+    public TraceRecord PushOwned(TraceRecord r)
+    {
+        if (Full) throw new InvalidOperationException("reorder window full: pop first");
+        ref var slot = ref _buf[(_head + _count) & _mask];
+        var spare = slot;
+        slot = r;
+        _count++;
+        if (IsAllocatingCall(r.Kind)) TryReorder(_count - 1);
+        return spare;
+    }
+
     internal static bool IsAllocatingCall(TraceEventKind k) => k is TraceEventKind.DmaMapPhys or TraceEventKind.DmaMapResource
         or TraceEventKind.DmaMapSg or TraceEventKind.DmaAlloc or TraceEventKind.DmaAllocPages or TraceEventKind.DmaAllocSgt;
 

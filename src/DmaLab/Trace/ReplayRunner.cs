@@ -57,7 +57,7 @@ public static class ReplayRunner
                 if (primary is not null) primary.Cpus = cpus;
                 if (whatIf is not null) whatIf.Cpus = cpus;
             }
-            replayer.Consume(ahead.Current);
+            ahead.Exchange(replayer.ConsumeOwned(ahead.Current));
         }
         var report = replayer.Finish(reader.Stats);
         timeline?.Complete();

@@ -71,6 +71,38 @@ internal sealed class TraceLineSource : IDisposable
         }
     }
 
+    /// <summary>
+    /// Next run of whole lines, at most <paramref name="maxBytes"/> of them, each still ending in its "\n" (a "\r"
+    /// before it is left for the caller to drop): the lines <see cref="TryReadLine"/> would return one by one, in one
+    /// span, for parsers that split it themselves. When no line ends within <paramref name="maxBytes"/> (a line that
+    /// long, the last line of the input without a newline, or an overlong one) it returns that single line as
+    /// <see cref="TryReadLine"/> does, without its terminator and with <paramref name="singleLine"/> set (and
+    /// <see cref="LastLineCut"/> when it was cut). The span is valid until the next call; false at end of input.
+    /// </summary>
+    public bool TryReadBlock(int maxBytes, out ReadOnlySpan<byte> block, out bool singleLine)
+    {
+        LastLineCut = false;
+        singleLine = false;
+        while (true)
+        {
+            int avail = _end - _start;
+            int nl = _buf.AsSpan(_start, Math.Min(avail, maxBytes)).LastIndexOf((byte)'\n');
+            if (nl >= 0)
+            {
+                block = _buf.AsSpan(_start, nl + 1);
+                _consumed += nl + 1;
+                _start += nl + 1;
+                return true;
+            }
+            if (_eof || avail >= maxBytes || avail >= MaxLineBytes)
+            {
+                singleLine = true;
+                return TryReadLine(out block);
+            }
+            Fill();
+        }
+    }
+
     ReadOnlySpan<byte> Take(int lineEnd, int next)
     {
         int s = _start;

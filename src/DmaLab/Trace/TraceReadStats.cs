@@ -41,10 +41,10 @@ public sealed class TraceReadStats
     /// <summary>Compression detected on the input ("none", "xz", "gzip").</summary>
     public string Compression { get; internal set; } = "none";
 
-    internal void CountEvent(int nameId)
+    internal void CountEvents(int nameId, long n)
     {
         if (nameId >= EventCountById.Length) Array.Resize(ref EventCountById, Math.Max(nameId + 1, EventCountById.Length * 2));
-        EventCountById[nameId]++;
+        EventCountById[nameId] += n;
     }
 
     /// <summary>Every event line by event name as printed (known and unknown), in ordinal name order.</summary>
@@ -53,12 +53,17 @@ public sealed class TraceReadStats
         get
         {
             var d = new SortedDictionary<string, long>(StringComparer.Ordinal);
-            for (int i = 0; i < EventNames.Count; i++) d[EventNames[i]] = EventCountById[i];
+            lock (EventNames) // parsing threads may be interning names they have read ahead (counted 0 until merged)
+                for (int i = 0; i < EventNames.Count && i < EventCountById.Length; i++)
+                    if (EventCountById[i] > 0) d[EventNames[i]] = EventCountById[i];
             return d;
         }
     }
 
     /// <summary>Count of one event name (0 when absent).</summary>
-    public long CountOf(string eventName) =>
-        EventNames.TryGet(eventName, out int id) ? EventCountById[id] : 0;
+    public long CountOf(string eventName)
+    {
+        lock (EventNames)
+            return EventNames.TryGet(eventName, out int id) && id < EventCountById.Length ? EventCountById[id] : 0;
+    }
 }

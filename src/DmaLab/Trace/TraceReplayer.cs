@@ -62,7 +62,7 @@ public sealed partial class TraceReplayer
     {
         var replayer = new TraceReplayer(options);
         using (var ahead = FtraceReadAhead.Open(reader))
-            while (ahead.Read()) replayer.Consume(ahead.Current);
+            while (ahead.Read()) ahead.Exchange(replayer.ConsumeOwned(ahead.Current));
         return replayer.Finish(reader.Stats);
     }
 
@@ -79,6 +79,17 @@ public sealed partial class TraceReplayer
         if (_window.Full) ProcessWindowHead();
         _evidence?.Observe(r);
         _window.Push(r);
+    }
+
+    /// <summary>Like <see cref="Consume"/>, but the replayer may keep <paramref name="r"/> (in its lookahead window)
+    /// instead of copying it: the caller must not touch <paramref name="r"/> again and refills the returned record
+    /// instead (a spare, or <paramref name="r"/> itself when it was replayed at once).</summary>
+    internal TraceRecord ConsumeOwned(TraceRecord r)
+    {
+        if (_window is null) { Process(r); return r; }
+        if (_window.Full) ProcessWindowHead();
+        _evidence?.Observe(r);
+        return _window.PushOwned(r);
     }
 
     void ProcessWindowHead()

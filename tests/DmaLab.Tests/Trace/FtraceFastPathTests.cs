@@ -22,7 +22,7 @@ public class FtraceFastPathTests
         $"msg='{r.Message}' phys=[{string.Join(',', r.PhysAddrs.ToArray())}] dmas=[{string.Join(',', r.DmaAddrs.ToArray())}] " +
         $"lens=[{string.Join(',', r.Lengths.ToArray())}]";
 
-    static string DescribeStats(FtraceReader reader)
+    internal static string DescribeStats(FtraceReader reader)
     {
         var s = reader.Stats;
         var sb = new StringBuilder();

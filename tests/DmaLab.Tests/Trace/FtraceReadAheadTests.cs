@@ -3,36 +3,40 @@ using DmaLab.Trace;
 namespace DmaLab.Tests.Trace;
 
 /// <summary>
-/// The read-ahead pipeline (a second thread parsing into a ring of record batches) hands the replay exactly the
-/// records, in the order, that the plain reader gives; reports are byte-identical; a reader error surfaces at the
-/// same record; stopping early does not hang.
+/// The read-ahead pipeline (worker threads, and the caller when it waits, parsing runs of lines into a ring) hands the
+/// replay exactly the records, in the order, and the stats that the plain reader gives; reports are byte-identical; a
+/// reader error surfaces at the same record; stopping early does not hang.
 /// </summary>
 public class FtraceReadAheadTests
 {
-    static (List<string> Records, string? Error) ReadAll(Func<FtraceReader> open, bool aheadThreaded)
+    static (List<string> Records, string? Error) ReadAll(Func<FtraceReader> open, bool aheadThreaded, int workers = 1)
     {
         var records = new List<string>();
         string? error = null;
         try
         {
             using var reader = open();
-            using var ahead = FtraceReadAhead.Open(reader, aheadThreaded);
+            using var ahead = FtraceReadAhead.Open(reader, aheadThreaded, workers);
             Assert.Equal(aheadThreaded, ahead.Threaded);
             while (ahead.Read()) records.Add(FtraceFastPathTests.Describe(ahead.Current));
+            records.Add(FtraceFastPathTests.DescribeStats(reader));
         }
         catch (TraceFormatException ex) { error = ex.Message; }
         return (records, error);
     }
 
-    [Fact]
-    public void A_synthetic_trace_many_rings_long_reads_the_same_record_for_record()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void A_synthetic_trace_many_rings_long_reads_the_same_record_for_record(int workers)
     {
-        const int events = 3 * FtraceReadAhead.Batches * FtraceReadAhead.BatchSize + 17;
+        // About 430 events per 64 KiB run: dozens of runs, several times round the ring.
+        const int events = 30_017;
         Func<FtraceReader> open = () => new FtraceReader(new SyntheticDmaTrace(seed: 7, events, devices: 3, maxLive: 64).OpenText(), "synthetic");
         var plain = ReadAll(open, aheadThreaded: false);
-        var ahead = ReadAll(open, aheadThreaded: true);
+        var ahead = ReadAll(open, aheadThreaded: true, workers);
         Assert.Null(plain.Error);
-        Assert.Equal(events, plain.Records.Count);
+        Assert.Equal(events + 1, plain.Records.Count);
         Assert.Equal(plain.Records, ahead.Records);
     }
 

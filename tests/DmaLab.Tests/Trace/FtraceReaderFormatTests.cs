@@ -134,7 +134,8 @@ public class FtraceReaderFormatTests
         var text = string.Concat(Enumerable.Range(0, 10).Select(i => TraceTestUtil.Line("dma_map_phys", MapFields, ts: i)));
         using var reader = TraceTestUtil.ReaderOf(text, options: new FtraceReaderOptions { Progress = progress.Add, ProgressEveryLines = 4 });
         while (reader.Read()) { }
-        Assert.Equal(3, progress.Count);
+        // Once when the run of lines read crossed 4 lines (all 10 arrive in one run here), once at the end.
+        Assert.Equal(2, progress.Count);
         Assert.Equal(10, progress[^1].Lines);
         Assert.Equal(Encoding.UTF8.GetByteCount(text), progress[^1].InputLength);
         Assert.Equal(progress[^1].InputLength, progress[^1].InputBytes);
