@@ -9,8 +9,8 @@ namespace DmaLab.Benchmarks;
 /// - Generate_5M / GenerateText_5M: the generator alone, as records / as tracefs text (to subtract).
 /// - Bookkeeping_5M: records made in memory and replayed (identity model, fidelity on).
 /// - Parse_5M: the reader alone over the text in a file (written once in the setup, read from the page cache).
-/// - ParseAndReplay_5M: that file → FtraceReader → TraceReplayer (identity model), on one thread (the default);
-///   ParseAndReplayReadAhead_5M: the same with the parsing on a second thread (FtraceReadAhead).
+/// - ParseAndReplay_5M: that file → FtraceReader → TraceReplayer (identity model), on one thread;
+///   ParseAndReplayReadAhead_5M: the same with runs of lines parsed ahead on worker threads (FtraceReadAhead, the default).
 /// - StreamEndToEnd_5M: text generated on the fly → reader → replayer (5 M events never materialised).
 /// - ReplayRunner_5M: what `dmalab replay FILE` runs: the file through ReplayRunner with the MachineReplayModel
 ///   (platform inferred, lookahead window, fidelity against every dma_addr), read-ahead on (its default);
@@ -81,7 +81,7 @@ public class TraceBenchmarks
     [Benchmark(OperationsPerInvoke = Big)]
     public long ParseAndReplay_5M()
     {
-        using var reader = new FtraceReader(Open(), "bench");
+        using var reader = new FtraceReader(Open(), "bench", new FtraceReaderOptions { ReadAhead = false });
         return TraceReplayer.Replay(reader, new ReplayOptions { Model = new IdentityReplayModel() }).Maps;
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
 namespace DmaLab.Trace;
@@ -16,7 +17,7 @@ namespace DmaLab.Trace;
 /// options say so.
 /// </para>
 /// </summary>
-internal sealed class FtraceReadAhead : IDisposable
+internal sealed unsafe class FtraceReadAhead : IDisposable
 {
     /// <summary>Most worker threads (parsing is about 1.5 times the replay's cost per event; more workers than
     /// that only fill the ring sooner).</summary>
@@ -98,10 +99,29 @@ internal sealed class FtraceReadAhead : IDisposable
         }
         if (_cur is not null && _index < _cur.Count)
         {
+            if (_index + PrefetchAhead < _cur.Count) Prefetch(_cur.Records[_index + PrefetchAhead]);
             _current = _reader.Take(_cur, _index++);
             return true;
         }
         return NextRun();
+    }
+
+    /// <summary>Records ahead of the one being taken whose memory is requested from the parsing thread's core: a
+    /// record written on another core costs a cross-core transfer per cache line when first read (measured about
+    /// 220 ns one way on the 2-vCPU VM), which the replay of the records in between hides.</summary>
+    const int PrefetchAhead = 4;
+
+    sealed class RawObject { public byte Data = 0; }
+
+    static unsafe void Prefetch(TraceRecord r)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+        // A hint only: the address is read once and never dereferenced by us, so a move by the GC cannot hurt.
+        byte* p = (byte*)Unsafe.AsPointer(ref Unsafe.As<RawObject>(r).Data);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(p);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + 64);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + 128);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + 192);
     }
 
     bool NextRun()
@@ -130,6 +150,7 @@ internal sealed class FtraceReadAhead : IDisposable
             if (!_reader.Merge(c)) return false;
             if (c.Count > 0)
             {
+                for (int i = 0; i < PrefetchAhead && i < c.Count; i++) Prefetch(c.Records[i]);
                 _current = _reader.Take(c, _index++);
                 return true;
             }

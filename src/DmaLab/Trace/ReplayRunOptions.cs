@@ -21,10 +21,8 @@ public sealed class ReplayRunOptions
     public CostModel? Costs { get; init; }
     /// <summary>Bookkeeping only (no model, no fidelity): the fastest pass.</summary>
     public bool NoModel { get; init; }
-    /// <summary>Parse on a second thread ahead of the model-backed replay (<see cref="FtraceReaderOptions.ReadAhead"/>);
-    /// the report is the same either way. On by default: with the MachineReplayModel the replay stage is heavy enough
-    /// that the pipeline is faster end to end (measured about 12% on the shared 2-CPU VM, see
-    /// <see cref="FtraceReadAhead"/>).</summary>
+    /// <summary>Parse on worker threads ahead of the replay (<see cref="FtraceReaderOptions.ReadAhead"/>); the report
+    /// is the same either way. On by default (see <see cref="FtraceReadAhead"/> and docs/BENCHMARKS.md).</summary>
     public bool ReadAhead { get; init; } = true;
     /// <summary>Bookkeeping options (cacheline size, listing limits); Model/Observer/Input are set by the runner.</summary>
     public ReplayOptions? Replay { get; init; }
