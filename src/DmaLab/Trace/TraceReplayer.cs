@@ -75,10 +75,51 @@ public sealed partial class TraceReplayer
     /// leave it; <see cref="Finish"/> drains it.</summary>
     public void Consume(TraceRecord r)
     {
-        if (_window is null) { Process(r); return; }
+        if (_window is null || PassesWindow(r)) { Process(r); return; }
         if (_window.Full) ProcessWindowHead();
         _evidence?.Observe(r);
         _window.Push(r);
+    }
+
+    // The lookahead window restores the order of allocations (IOVAs, bounce slots, coherent buffers) relative to
+    // interrupts and finds the IOMMU layer's own mappings. A trace that so far shows only dma-direct identity
+    // mappings (dma_addr == phys_addr), their unmaps, syncs and markers has neither, so its records are replayed at
+    // once, in trace order, without the window's cost; the first record that may allocate or translate (any other
+    // event, or an address that differs from its physical one) opens the window for the rest of the trace.
+    bool _windowOpen;
+
+    bool PassesWindow(TraceRecord r)
+    {
+        if (_windowOpen) return false;
+        switch (r.Kind)
+        {
+            case TraceEventKind.DmaMapPhys:
+            case TraceEventKind.DmaMapResource:
+                if (r.DmaAddr == r.PhysAddr) return true;
+                break;
+            case TraceEventKind.DmaMapSg:
+            {
+                var dma = r.DmaAddrs;
+                var phys = r.PhysAddrs;
+                if (dma.Length != phys.Length || r.Truncated || r.FullEnts != r.FullNents) break;
+                bool identity = true;
+                for (int i = 0; i < dma.Length && identity; i++) identity = dma[i] == phys[i];
+                if (identity) return true;
+                break;
+            }
+            case TraceEventKind.DmaUnmapPhys:
+            case TraceEventKind.DmaUnmapResource:
+            case TraceEventKind.DmaUnmapSg:
+            case TraceEventKind.DmaSyncSingleForCpu:
+            case TraceEventKind.DmaSyncSingleForDevice:
+            case TraceEventKind.DmaSyncSgForCpu:
+            case TraceEventKind.DmaSyncSgForDevice:
+            case TraceEventKind.TracingMarkWrite:
+            case TraceEventKind.Unknown:
+                return true;
+        }
+        _windowOpen = true;
+        return false;
     }
 
     /// <summary>Like <see cref="Consume"/>, but the replayer may keep <paramref name="r"/> (in its lookahead window)
@@ -86,7 +127,7 @@ public sealed partial class TraceReplayer
     /// instead (a spare, or <paramref name="r"/> itself when it was replayed at once).</summary>
     internal TraceRecord ConsumeOwned(TraceRecord r)
     {
-        if (_window is null) { Process(r); return r; }
+        if (_window is null || PassesWindow(r)) { Process(r); return r; }
         if (_window.Full) ProcessWindowHead();
         _evidence?.Observe(r);
         return _window.PushOwned(r);
