@@ -28,8 +28,15 @@ internal sealed class FtraceChunk
     public long ErrorOffset;
 
     // ---- what parsing gave -------------------------------------------------------------------------------------
-    public TraceRecord[] Records = [];
+    /// <summary>The run's events, in order (<see cref="Count"/> of them).</summary>
+    public PackedRecord[] Packed = new PackedRecord[256];
     public int Count;
+    /// <summary>Whole records of the events that do not pack (<see cref="PackedRecord.Full"/>).</summary>
+    public TraceRecord[] Records = [];
+    public int FullCount;
+    /// <summary>The sg lists of the packed events.</summary>
+    public ulong[] ListPool = new ulong[1024];
+    public int ListUsed;
     public long Lines, CommentLines, BlankLines, EventLines, UnknownEventLines, MalformedLines, LostEventCount;
     /// <summary>Malformed lines so far at the last unparseable line before the run's first event line (0: none):
     /// the reader gives up on input that has no event line among its first lines.</summary>
@@ -48,7 +55,7 @@ internal sealed class FtraceChunk
     public void Clear()
     {
         TextLength = 0; SingleLine = Cut = Last = false; EndOffset = 0; Error = null; ErrorOffset = 0;
-        Count = 0;
+        Count = FullCount = ListUsed = 0;
         Lines = CommentLines = BlankLines = EventLines = UnknownEventLines = MalformedLines = LostEventCount = 0;
         MalformedAtLastCheck = 0;
         Malformed.Clear();
@@ -59,16 +66,40 @@ internal sealed class FtraceChunk
         EventIdsUsed = 0;
     }
 
-    /// <summary>The next record slot (reset by the parser); it becomes part of the run when <see cref="Count"/>
-    /// is advanced past it.</summary>
-    public TraceRecord NextRecord()
+    /// <summary>Appends the event parsed into <paramref name="r"/> (a record of the parsing thread's, reused line
+    /// after line), packed when it fits, else as a copy of the whole record.</summary>
+    public void Add(TraceRecord r, int line, int deviceId, int taskId, int flagsId, int eventId)
     {
-        if (Count == Records.Length)
+        if (Count == Packed.Length) Array.Resize(ref Packed, Packed.Length * 2);
+        ref var p = ref Packed[Count++];
+        p.TimestampNs = r.TimestampNs; p.DmaAddr = r.DmaAddr; p.PhysAddr = r.PhysAddr; p.Size = r.Size; p.Attrs = r.Attrs;
+        p.Line = line; p.Pid = r.Pid; p.Cpu = r.Cpu;
+        p.DeviceId = deviceId; p.TaskId = taskId; p.FlagsId = flagsId; p.EventId = eventId;
+        p.FullNents = r.FullNents; p.FullEnts = r.FullEnts;
+        p.Kind = r.Kind; p.Dir = r.Dir; p.Truncated = r.Truncated;
+        if (!PackedRecord.Fits(r))
         {
-            Array.Resize(ref Records, Math.Max(64, Records.Length * 2));
-            for (int i = Count; i < Records.Length; i++) Records[i] = new TraceRecord(listCapacity: 8);
+            if (FullCount == Records.Length)
+            {
+                Array.Resize(ref Records, Math.Max(16, Records.Length * 2));
+                for (int i = FullCount; i < Records.Length; i++) Records[i] = new TraceRecord(listCapacity: 8);
+            }
+            Records[FullCount].CopyFrom(r);
+            p.Full = FullCount++;
+            p.ListStart = 0; p.PhysCount = p.DmaCount = p.LenCount = 0;
+            return;
         }
-        return Records[Count];
+        p.Full = -1;
+        int lists = r.PhysCount + r.DmaCount + r.LenCount;
+        p.ListStart = ListUsed;
+        p.PhysCount = (ushort)r.PhysCount; p.DmaCount = (ushort)r.DmaCount; p.LenCount = (ushort)r.LenCount;
+        if (lists == 0) return;
+        if (ListUsed + lists > ListPool.Length) Array.Resize(ref ListPool, Math.Max(ListUsed + lists, ListPool.Length * 2));
+        var pool = ListPool.AsSpan(ListUsed);
+        r.PhysAddrs.CopyTo(pool);
+        r.DmaAddrs.CopyTo(pool[r.PhysCount..]);
+        r.Lengths.CopyTo(pool[(r.PhysCount + r.DmaCount)..]);
+        ListUsed += lists;
     }
 
     public void CountEvent(int nameId)

@@ -12,7 +12,9 @@ internal sealed class FtraceChunkParser
 {
     readonly FtraceReaderOptions _options;
     readonly FtraceLineParser _parser;
-    readonly NameView _tasks, _strings, _events;
+    readonly NameView _tasks, _strings, _events, _devices;
+    // The record each line is parsed into (this thread's, so it stays in this core's cache), then packed into the run.
+    readonly TraceRecord _scratch = new();
     TraceEventKind[] _kindById = new TraceEventKind[64];
     bool[] _kindKnown = new bool[64];
 
@@ -22,7 +24,8 @@ internal sealed class FtraceChunkParser
         _strings = new NameView(strings);
         _tasks = new NameView(tasks);
         _events = new NameView(events);
-        _parser = new FtraceLineParser(new NameView(devices), _strings) { FastPath = !options.GeneralParserOnly };
+        _devices = new NameView(devices);
+        _parser = new FtraceLineParser(_devices, _strings) { FastPath = !options.GeneralParserOnly };
     }
 
     /// <summary>Parses every line of <paramref name="text"/> into <paramref name="c"/> (cleared by the caller; its
@@ -82,19 +85,26 @@ internal sealed class FtraceChunkParser
         if (c.EventLines == 1) c.FirstTimestampNs = h.TimestampNs;
         if (h.TimestampNs > c.LastTimestampNs) c.LastTimestampNs = h.TimestampNs;
 
-        var r = c.NextRecord();
+        var r = _scratch;
         r.Reset();
         r.Line = lineNo;
         r.EventName = eventName;
-        r.Task = _tasks.InternName(h.Task);
+        int taskId = _tasks.Intern(h.Task);
+        r.Task = _tasks[taskId];
         r.Pid = h.Pid;
         r.Cpu = h.Cpu;
-        r.Flags = h.Flags.IsEmpty ? "" : _strings.InternName(h.Flags);
+        int flagsId = -1;
+        if (!h.Flags.IsEmpty)
+        {
+            flagsId = _strings.Intern(h.Flags);
+            r.Flags = _strings[flagsId];
+        }
+        else r.Flags = "";
         r.TimestampNs = h.TimestampNs;
         if (kind == TraceEventKind.Unknown)
         {
             c.UnknownEventLines++;
-            if (_options.ReturnUnknownEvents) c.Count++;
+            if (_options.ReturnUnknownEvents) c.Add(r, (int)lineNo, -1, taskId, flagsId, nameId);
             return;
         }
         if (!_parser.TryParseFields(kind, h.Fields, r, out reason))
@@ -103,8 +113,14 @@ internal sealed class FtraceChunkParser
             return;
         }
         r.Kind = kind;
-        c.Count++;
+        c.Add(r, (int)lineNo, r.DeviceId, taskId, flagsId, nameId);
     }
+
+    /// <summary>The names behind the ids of a packed record (the reader thread's views).</summary>
+    public string TaskName(int id) => _tasks.NameOf(id);
+    public string FlagsName(int id) => id < 0 ? "" : _strings.NameOf(id);
+    public string EventName(int id) => _events.NameOf(id);
+    public string DeviceName(int id) => _devices.NameOf(id);
 
     /// <summary>Event kind by event-name id (each distinct name is looked up once).</summary>
     TraceEventKind KindOf(int nameId, string name)

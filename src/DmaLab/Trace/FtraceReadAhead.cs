@@ -83,9 +83,7 @@ internal sealed unsafe class FtraceReadAhead : IDisposable
     /// refilled: the record changes hands instead of being copied.</summary>
     public void Exchange(TraceRecord spare)
     {
-        if (ReferenceEquals(spare, _current)) return;
-        if (!Threaded) { _reader.Exchange(spare); _current = spare; return; }
-        _cur!.Records[_index - 1] = spare;
+        if (!Threaded) _reader.Exchange(spare);
         _current = spare;
     }
 
@@ -99,29 +97,25 @@ internal sealed unsafe class FtraceReadAhead : IDisposable
         }
         if (_cur is not null && _index < _cur.Count)
         {
-            if (_index + PrefetchAhead < _cur.Count) Prefetch(_cur.Records[_index + PrefetchAhead]);
-            _current = _reader.Take(_cur, _index++);
+            if (_index + PrefetchAhead < _cur.Count) Prefetch(ref _cur.Packed[_index + PrefetchAhead]);
+            _current = _reader.Take(_cur, _index++, _current);
             return true;
         }
         return NextRun();
     }
 
-    /// <summary>Records ahead of the one being taken whose memory is requested from the parsing thread's core: a
-    /// record written on another core costs a cross-core transfer per cache line when first read (measured about
-    /// 220 ns one way on the 2-vCPU VM), which the replay of the records in between hides.</summary>
+    /// <summary>Packed events ahead of the one being taken whose memory is requested from the parsing thread's core:
+    /// memory written on another core costs a cross-core transfer per cache line when first read (measured about
+    /// 220 ns one way on the 2-vCPU VM), which the replay of the events in between hides.</summary>
     const int PrefetchAhead = 4;
 
-    sealed class RawObject { public byte Data = 0; }
-
-    static unsafe void Prefetch(TraceRecord r)
+    static unsafe void Prefetch(ref PackedRecord p)
     {
         if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
-        // A hint only: the address is read once and never dereferenced by us, so a move by the GC cannot hurt.
-        byte* p = (byte*)Unsafe.AsPointer(ref Unsafe.As<RawObject>(r).Data);
-        System.Runtime.Intrinsics.X86.Sse.Prefetch0(p);
-        System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + 64);
-        System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + 128);
-        System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + 192);
+        // A hint only, never dereferenced by us: a move of the array by the GC cannot hurt.
+        byte* a = (byte*)Unsafe.AsPointer(ref p);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(a);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(a + 64);
     }
 
     bool NextRun()
@@ -150,8 +144,8 @@ internal sealed unsafe class FtraceReadAhead : IDisposable
             if (!_reader.Merge(c)) return false;
             if (c.Count > 0)
             {
-                for (int i = 0; i < PrefetchAhead && i < c.Count; i++) Prefetch(c.Records[i]);
-                _current = _reader.Take(c, _index++);
+                for (int i = 0; i < PrefetchAhead && i < c.Count; i++) Prefetch(ref c.Packed[i]);
+                _current = _reader.Take(c, _index++, _current);
                 return true;
             }
         }

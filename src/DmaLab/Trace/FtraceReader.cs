@@ -149,7 +149,7 @@ public sealed class FtraceReader : IDisposable
         {
             if (_index < _chunk.Count)
             {
-                _current = Take(_chunk, _index++);
+                _current = Take(_chunk, _index++, _current);
                 return true;
             }
             if (_ended) return false;
@@ -162,14 +162,9 @@ public sealed class FtraceReader : IDisposable
 
     internal FtraceReaderOptions Options => _options;
 
-    /// <summary>Hands the current record to the caller for good and puts <paramref name="spare"/> in its place in
-    /// the run, to be refilled (see <see cref="FtraceReadAhead.Exchange"/>).</summary>
-    internal void Exchange(TraceRecord spare)
-    {
-        if (ReferenceEquals(spare, _current)) return;
-        _chunk.Records[_index - 1] = spare;
-        _current = spare;
-    }
+    /// <summary>Hands the current record to the caller for good: the next one is read into <paramref name="spare"/>
+    /// (see <see cref="FtraceReadAhead.Exchange"/>).</summary>
+    internal void Exchange(TraceRecord spare) => _current = spare;
 
     /// <summary>
     /// Takes the next run of lines into <paramref name="c"/> (cleared): its text, copied into the chunk when
@@ -266,11 +261,50 @@ public sealed class FtraceReader : IDisposable
         return true;
     }
 
-    /// <summary>Record <paramref name="i"/> of a merged run, numbered in the whole input.</summary>
-    internal TraceRecord Take(FtraceChunk c, int i)
+    /// <summary>
+    /// Event <paramref name="i"/> of a merged run as a record numbered in the whole input: unpacked into
+    /// <paramref name="target"/> (a record of the reading thread's), or, for an event that kept its whole record,
+    /// that record, <paramref name="target"/> taking its place in the run.
+    /// </summary>
+    internal TraceRecord Take(FtraceChunk c, int i, TraceRecord target)
     {
-        var r = c.Records[i];
-        r.Line += c.BaseLine;
+        ref var p = ref c.Packed[i];
+        TraceRecord r;
+        if (p.Full >= 0)
+        {
+            r = c.Records[p.Full];
+            c.Records[p.Full] = target;
+        }
+        else
+        {
+            r = target;
+            r.Reset();
+            r.Kind = p.Kind;
+            r.EventName = _parser.EventName(p.EventId);
+            r.Task = _parser.TaskName(p.TaskId);
+            r.Pid = p.Pid;
+            r.Cpu = p.Cpu;
+            r.Flags = _parser.FlagsName(p.FlagsId);
+            r.TimestampNs = p.TimestampNs;
+            r.DeviceId = p.DeviceId;
+            r.Device = p.DeviceId < 0 ? "" : _parser.DeviceName(p.DeviceId);
+            r.Dir = p.Dir;
+            r.Attrs = p.Attrs;
+            r.DmaAddr = p.DmaAddr;
+            r.PhysAddr = p.PhysAddr;
+            r.Size = p.Size;
+            r.FullNents = p.FullNents;
+            r.FullEnts = p.FullEnts;
+            r.Truncated = p.Truncated;
+            if (p.PhysCount + p.DmaCount + p.LenCount > 0)
+            {
+                var pool = c.ListPool.AsSpan(p.ListStart);
+                TraceRecord.SetList(ref r.PhysBuf, ref r.PhysCount, pool[..p.PhysCount]);
+                TraceRecord.SetList(ref r.DmaBuf, ref r.DmaCount, pool.Slice(p.PhysCount, p.DmaCount));
+                TraceRecord.SetList(ref r.LenBuf, ref r.LenCount, pool.Slice(p.PhysCount + p.DmaCount, p.LenCount));
+            }
+        }
+        r.Line = c.BaseLine + p.Line;
         if (r.DeviceId >= 0) r.DeviceId = DeviceOrder(r.DeviceId, r.Device);
         return r;
     }

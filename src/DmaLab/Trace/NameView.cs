@@ -45,6 +45,16 @@ internal sealed class NameView
         return _names[id];
     }
 
+    /// <summary>The name of any id of the shared table (one another thread's view handed out, say).</summary>
+    public string NameOf(int id)
+    {
+        if (id < _names.Length && _names[id] is { } name) return name;
+        lock (_shared) name = _shared[id];
+        if (id >= _names.Length) Array.Resize(ref _names, Math.Max(id + 1, _names.Length * 2));
+        _names[id] = name;
+        return name;
+    }
+
     int Miss(ReadOnlySpan<byte> utf8)
     {
         int id;
