@@ -19,7 +19,7 @@ namespace DmaLab.Trace;
 /// </summary>
 internal sealed unsafe class FtraceReadAhead : IDisposable
 {
-    /// <summary>Most worker threads (parsing is about 1.5 times the replay's cost per event; more workers than
+    /// <summary>Most worker threads (parsing costs about twice the dma-direct replay per event; more workers than
     /// that only fill the ring sooner).</summary>
     public const int MaxWorkers = 3;
 

@@ -7,8 +7,8 @@ namespace DmaLab.Trace;
 /// <summary>
 /// Streams kernel ftrace text (tracefs trace / trace_pipe, or `trace-cmd report`) from any stream — plain, .xz or
 /// .gz (detected by magic number, so stdin works too) — in constant memory: the text is taken in runs of whole lines
-/// (<see cref="FtraceChunk"/>, about <see cref="BlockBytes"/> each) whose records are reused run after run, names are
-/// interned. Comment/header lines are skipped (the tracer and entry counts are kept), unknown events are counted by
+/// (<see cref="FtraceChunk"/>, about <see cref="BlockBytes"/> each, buffers reused run after run), parsed into packed
+/// events (<see cref="PackedRecord"/>) and unpacked one at a time into <see cref="Current"/>; names are interned. Comment/header lines are skipped (the tracer and entry counts are kept), unknown events are counted by
 /// name, lost-events lines and malformed lines are recorded in <see cref="Stats"/>. Input that is not ftrace text at
 /// all throws <see cref="TraceFormatException"/>. Runs can be parsed on other threads (<see cref="FtraceReadAhead"/>)
 /// and are merged here in input order, so the records and stats are the same either way.
