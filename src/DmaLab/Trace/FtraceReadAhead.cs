@@ -16,6 +16,10 @@ namespace DmaLab.Trace;
 /// ring. Use <see cref="Open(FtraceReader)"/>: it falls back to the plain reader on one CPU or when the reader's
 /// options say so.
 /// </para>
+/// <para>
+/// Measured on the 2-vCPU VM (docs/BENCHMARKS.md, third session): `dmalab replay`'s path over a 5M-event dma-direct
+/// text at 188 ns per event, against 304–473 ns on one thread.
+/// </para>
 /// </summary>
 internal sealed unsafe class FtraceReadAhead : IDisposable
 {
