@@ -49,7 +49,7 @@ internal sealed unsafe class FtraceReadAhead : IDisposable
     {
         _reader = reader;
         _current = reader.Current;
-        int slots = workers == 0 ? 0 : 2 * (workers + 1) + 2;
+        int slots = workers == 0 ? 0 : 4 * (workers + 1) + 4; // room for the workers to run ahead while the reader parses a run itself
         _ring = new FtraceChunk[slots];
         _ready = new bool[slots];
         _fault = new ExceptionDispatchInfo?[slots];
