@@ -145,7 +145,10 @@ internal sealed unsafe class FtraceReadAhead : IDisposable
             _index = 0;
             if (c.Last) _done = true;
             if (_fault[slot] is { } fault) { _fault[slot] = null; _done = true; fault.Throw(); }
-            if (!_reader.Merge(c)) return false;
+            bool more;
+            try { more = _reader.Merge(c); }
+            catch { _done = true; _cur = null; throw; } // bad input: nothing is read after the error
+            if (!more) return false;
             if (c.Count > 0)
             {
                 for (int i = 0; i < PrefetchAhead && i < c.Count; i++) Prefetch(ref c.Packed[i]);

@@ -156,7 +156,10 @@ public sealed class FtraceReader : IDisposable
             _index = 0;
             var text = Fill(_chunk, copy: false);
             if (!_chunk.Last) _parser.Parse(text, _chunk);
-            if (!Merge(_chunk)) return false;
+            bool more;
+            try { more = Merge(_chunk); }
+            catch { _ended = true; _chunk.Count = 0; throw; } // bad input: nothing is read after the error
+            if (!more) return false;
         }
     }
 

@@ -135,4 +135,21 @@ public class FtraceChunkTests
         Assert.Equal(["0000:00:00.0", "0000:01:00.0", "0000:02:00.0"], reader.Devices.Names);
         Assert.All(devices, d => Assert.Equal(d.Id, reader.Devices.Names.ToList().IndexOf(d.Name)));
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void After_a_bad_input_error_nothing_more_is_read(bool threaded)
+    {
+        // 60 lines that are not ftrace, then valid events: the reader gives up at the 50th and stays ended.
+        var text = string.Concat(Enumerable.Range(0, 60).Select(i => $"{{ \"row\": {i} }}\n"))
+                   + string.Concat(Enumerable.Range(0, 10).Select(i => TraceTestUtil.Line("dma_unmap_phys",
+                       "0000:00:01.0 dir=TO_DEVICE dma_addr=1000 size=4096 attrs=", ts: 1 + i)));
+        using var reader = TraceTestUtil.ReaderOf(text, "rows.json");
+        using var ahead = FtraceReadAhead.Open(reader, threaded);
+        var ex = Assert.Throws<TraceFormatException>(() => ahead.Read());
+        Assert.StartsWith("rows.json: line 1: not ftrace text", ex.Message);
+        Assert.False(ahead.Read());
+        Assert.False(ahead.Read());
+    }
 }
