@@ -141,13 +141,13 @@ internal sealed unsafe class FtraceReadAhead : IDisposable
             var c = _ring[slot];
             _ready[slot] = false;
             _nextConsume++;
-            _cur = c;
-            _index = 0;
             if (c.Last) _done = true;
             if (_fault[slot] is { } fault) { _fault[slot] = null; _done = true; fault.Throw(); }
             bool more;
             try { more = _reader.Merge(c); }
-            catch { _done = true; _cur = null; throw; } // bad input: nothing is read after the error
+            catch { _done = true; throw; } // bad input: nothing is read after the error
+            _cur = c; // the slot is released when the next run is needed
+            _index = 0;
             if (!more) return false;
             if (c.Count > 0)
             {
