@@ -46,8 +46,5 @@ public sealed class NameTable
         return Intern(Encoding.UTF8.GetString(utf8));
     }
 
-    /// <summary>The interned string for UTF-8 bytes (same as <c>this[Intern(utf8)]</c>).</summary>
-    public string InternName(ReadOnlySpan<byte> utf8) => _names[Intern(utf8)];
-
     public bool TryGet(ReadOnlySpan<char> name, out int id) => _lookup.TryGetValue(name, out id);
 }
