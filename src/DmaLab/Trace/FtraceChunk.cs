@@ -112,7 +112,7 @@ internal sealed class FtraceChunk
     /// <summary>Copies a run of text in (read-ahead threads: the line source's span does not outlive the next read).</summary>
     public void SetText(ReadOnlySpan<byte> text)
     {
-        if (Text.Length < text.Length) Text = new byte[Math.Max(text.Length, 64 * 1024)];
+        if (Text.Length < text.Length) Text = new byte[Math.Max(text.Length, FtraceReader.BlockBytes)];
         text.CopyTo(Text);
         TextLength = text.Length;
     }
