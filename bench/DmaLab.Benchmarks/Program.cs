@@ -1,5 +1,6 @@
 using DmaLab.Analysis.Bench;
 using BenchmarkDotNet.Running;
+using DmaLab.Cli.Report;
 
 namespace DmaLab.Benchmarks;
 

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using DmaLab.Trace;
+using DmaLab.Replay;
 
 namespace DmaLab.Benchmarks;
 

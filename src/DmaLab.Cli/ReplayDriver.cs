@@ -1,4 +1,6 @@
 using DmaLab.Trace;
+using DmaLab.Replay;
+using DmaLab.Cli.Report;
 
 namespace DmaLab.Cli;
 
@@ -28,13 +30,16 @@ public static class ReplayDriver
         if (request.Input != "-" && !File.Exists(request.Input)) throw new UsageException($"{request.Input}: no such trace file");
         using Stream input = request.Input == "-" ? Console.OpenStandardInput() : File.OpenRead(request.Input);
         string name = request.Input == "-" ? "<stdin>" : request.Input;
-        return ReplayRunner.Run(input, name, new ReplayRunOptions
+        var writer = timeline is null ? null : new PerfettoTimelineWriter(timeline);
+        var report = ReplayRunner.Run(input, name, new ReplayRunOptions
         {
             Platform = platform,
             Policy = policy,
             IommuModel = request.Iommu,
-            Timeline = timeline,
+            Observer = writer,
             Progress = progress,
         });
+        writer?.Complete();
+        return report;
     }
 }

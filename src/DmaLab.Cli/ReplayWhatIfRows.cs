@@ -1,5 +1,6 @@
 using System.Globalization;
 using DmaLab.Trace;
+using DmaLab.Replay;
 
 namespace DmaLab.Cli;
 

@@ -1,5 +1,6 @@
 using DmaLab.Trace;
 using Spectre.Console;
+using DmaLab.Replay;
 
 namespace DmaLab.Cli;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DmaLab.Analysis.Bench;
 using Spectre.Console;
+using DmaLab.Cli.Report;
 
 namespace DmaLab.Cli.Commands;
 

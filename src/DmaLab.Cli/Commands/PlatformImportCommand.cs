@@ -2,6 +2,7 @@ using System.CommandLine;
 using DmaLab.Platform;
 using DmaLab.Platform.Dtb;
 using Spectre.Console;
+using DmaLab.Cli.Report;
 
 namespace DmaLab.Cli.Commands;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using DmaLab.Cli.Report;
 using DmaLab.Trace;
 using Spectre.Console;
+using DmaLab.Replay;
 
 namespace DmaLab.Cli.Commands;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using DmaLab.Trace;
+using DmaLab.Replay;
 
 namespace DmaLab.Cli.Report;
 

@@ -1,3 +1,5 @@
+using DmaLab.Replay;
+
 namespace DmaLab.Trace;
 
 /// <summary>Options for <see cref="FtraceReader"/>.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DmaLab.Analysis.Bench;
+using DmaLab.Cli.Report;
 
 namespace DmaLab.Tests.Bench;
 

@@ -3,6 +3,7 @@ using DmaLab.Dma;
 using DmaLab.Mm;
 using DmaLab.Platform;
 using DmaLab.Trace;
+using DmaLab.Cli.Report;
 
 namespace DmaLab.Tests.Dma;
 

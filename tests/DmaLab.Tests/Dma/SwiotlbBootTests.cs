@@ -4,6 +4,7 @@ using DmaLab.Mm;
 using DmaLab.Platform;
 using DmaLab.Trace;
 using static DmaLab.Tests.Dma.SwiotlbPoolTests;
+using DmaLab.Cli.Report;
 
 namespace DmaLab.Tests.Dma;
 

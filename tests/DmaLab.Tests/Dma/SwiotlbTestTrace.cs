@@ -1,5 +1,6 @@
 using DmaLab.Dma;
 using DmaLab.Trace;
+using DmaLab.Cli.Report;
 
 namespace DmaLab.Tests.Dma;
 

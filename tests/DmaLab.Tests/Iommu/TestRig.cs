@@ -5,6 +5,7 @@ using DmaLab.Mm;
 using DmaLab.Platform;
 using DmaLab.Sim;
 using DmaLab.Trace;
+using DmaLab.Cli.Report;
 
 namespace DmaLab.Tests.Iommu;
 

@@ -2,6 +2,7 @@ using System.Text;
 using CsCheck;
 using DmaLab.Sim;
 using DmaLab.Trace;
+using DmaLab.Cli.Report;
 
 namespace DmaLab.Tests.Trace;
 

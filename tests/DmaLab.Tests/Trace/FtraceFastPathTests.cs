@@ -3,6 +3,7 @@ using CsCheck;
 using DmaLab.Dma;
 using DmaLab.Sim;
 using DmaLab.Trace;
+using DmaLab.Cli.Report;
 
 namespace DmaLab.Tests.Trace;
 

@@ -1,4 +1,6 @@
 using DmaLab.Trace;
+using DmaLab.Replay;
+using DmaLab.Cli.Report;
 
 namespace DmaLab.Tests.Trace;
 

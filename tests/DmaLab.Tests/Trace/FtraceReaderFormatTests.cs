@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using DmaLab.Trace;
 using DmaLab.Dma;
+using DmaLab.Cli.Report;
 
 namespace DmaLab.Tests.Trace;
 

@@ -1,5 +1,6 @@
 using DmaLab.Trace;
 using DmaLab.Dma;
+using DmaLab.Cli.Report;
 
 namespace DmaLab.Tests.Trace;
 

@@ -1,5 +1,6 @@
 using DmaLab.Trace;
 using SharpCompress.Compressors.Xz;
+using DmaLab.Cli.Report;
 
 namespace DmaLab.Tests.Trace;
 

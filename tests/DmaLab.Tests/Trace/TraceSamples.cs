@@ -1,4 +1,5 @@
 using DmaLab.Trace;
+using DmaLab.Cli.Report;
 
 namespace DmaLab.Tests.Trace;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using DmaLab.Trace;
+using DmaLab.Replay;
 
 namespace DmaLab.Tests.Trace;
 

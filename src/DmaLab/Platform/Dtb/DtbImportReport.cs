@@ -2,7 +2,7 @@ namespace DmaLab.Platform.Dtb;
 
 /// <summary>
 /// What `dmalab platform import --json` prints for one tree (DESIGN.md contract). Lists come in tree order.
-/// Serialise with <see cref="DtbReportJson"/>.
+/// The CLI serialises it (Report/DtbReportJson).
 /// </summary>
 public sealed class DtbImportReport
 {

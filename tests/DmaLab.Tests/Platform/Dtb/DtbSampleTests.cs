@@ -1,4 +1,5 @@
 using DmaLab.Platform.Dtb;
+using DmaLab.Cli.Report;
 
 namespace DmaLab.Tests.Platform.Dtb;
 

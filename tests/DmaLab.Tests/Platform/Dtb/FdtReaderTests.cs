@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using CsCheck;
 using DmaLab.Platform.Dtb;
+using DmaLab.Cli.Report;
 
 namespace DmaLab.Tests.Platform.Dtb;
 

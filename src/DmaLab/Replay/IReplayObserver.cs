@@ -1,0 +1,18 @@
+namespace DmaLab.Replay;
+
+/// <summary>What a mapping lifetime was, for timelines.</summary>
+public enum ReplayLifetimeKind : byte { Single, Sg, Coherent }
+
+/// <summary>
+/// Receives mapping lifetimes and point events as a replay proceeds (the Perfetto timeline writer is one). Lanes are
+/// assigned by the replayer so that lifetimes on one lane of a device never overlap.
+/// </summary>
+public interface IReplayObserver
+{
+    void OnDevice(int deviceId, string name);
+    /// <summary>A mapping or allocation ended (or is still live at the end: <paramref name="liveAtEnd"/>).</summary>
+    void OnLifetime(int deviceId, int lane, ReplayLifetimeKind kind, ulong startNs, ulong endNs, ulong dmaAddr, ulong physAddr,
+                    ulong size, long line, bool liveAtEnd);
+    /// <summary>A point event: a marker (<paramref name="deviceId"/> -1) or an IOMMU fault / finding on a device.</summary>
+    void OnInstant(int deviceId, ulong ns, string name, string detail, long line);
+}

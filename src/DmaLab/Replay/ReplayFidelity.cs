@@ -1,0 +1,27 @@
+namespace DmaLab.Replay;
+
+/// <summary>One dma_addr the model got wrong: trace line, device, event, the kernel's address and the model's.</summary>
+public sealed record FidelityMismatch(long Line, string Device, string Event, string Expected, string Got);
+
+/// <summary>
+/// How closely the model reproduced the kernel's dma addresses. One comparison per call (a dma_map_sg matches when
+/// every listed entry and the entry count match); <see cref="ComparedSgEntries"/> counts entries. dma_alloc served
+/// by dma-direct returns a page the event does not show: counted in <see cref="NotComparable"/>.
+/// </summary>
+public sealed class ReplayFidelity
+{
+    public string Model { get; internal set; } = "";
+    public long Compared { get; internal set; }
+    public long Matched { get; internal set; }
+    public long Mismatched => Compared - Matched;
+    public long NotComparable { get; internal set; }
+    public long ComparedSgEntries { get; internal set; }
+    public long MatchedSgEntries { get; internal set; }
+    /// <summary>iommu:map lines the IOMMU layer made for itself (MSI doorbell pages) whose IOVA the model also chose;
+    /// not part of <see cref="Compared"/>.</summary>
+    public long ComparedLayerMaps { get; internal set; }
+    public long MatchedLayerMaps { get; internal set; }
+    /// <summary>Matched / Compared (1 when nothing was compared).</summary>
+    public double MatchRate => Compared == 0 ? 1 : (double)Matched / Compared;
+    public List<FidelityMismatch> FirstMismatches { get; } = new();
+}

@@ -1,0 +1,24 @@
+namespace DmaLab.Replay;
+
+/// <summary>Options for <see cref="TraceReplayer"/>.</summary>
+public sealed class ReplayOptions
+{
+    /// <summary>Model asked to perform every call (fidelity); null = bookkeeping only, fidelity not computed.</summary>
+    public IReplayModel? Model { get; init; }
+    /// <summary>Receives lifetimes and instants (e.g. the CLI's timeline writer).</summary>
+    public IReplayObserver? Observer { get; init; }
+    /// <summary>dma-debug's cacheline size for overlap tracking (Linux: L1_CACHE_BYTES, 64 on x86-64 and arm64).</summary>
+    public int CachelineBytes { get; init; } = 64;
+    /// <summary>Findings listed per kind (all are counted).</summary>
+    public int MaxFindingsPerKind { get; init; } = 50;
+    public int MaxMismatchesListed { get; init; } = 20;
+    public int MaxPhases { get; init; } = 10_000;
+    /// <summary>Processes (pids) tracked one by one; later pids are counted together as "(other)" so that
+    /// fork-heavy traces stay in bounded memory.</summary>
+    public int MaxProcesses { get; init; } = 4096;
+    /// <summary>Records held in the lookahead window when a model is set (interrupt reordering, IOMMU-layer maps);
+    /// 0 turns the window off. Constant memory: the window reuses its records.</summary>
+    public int ReorderWindow { get; init; } = 1024;
+    /// <summary>Input name for the report.</summary>
+    public string Input { get; init; } = "";
+}

@@ -1,0 +1,92 @@
+using DmaLab.Analysis;
+using DmaLab.Trace;
+
+namespace DmaLab.Replay;
+
+/// <summary>Counters of one device or process in a <see cref="ReplayReport"/> (device-only fields are null for processes).</summary>
+public sealed class ReplayOwnerReport
+{
+    public string Name { get; init; } = "";
+    public int? Pid { get; init; }
+    public long Maps { get; init; }
+    public long Unmaps { get; init; }
+    public long SingleMaps { get; init; }
+    public long SgMaps { get; init; }
+    public long SgUnmaps { get; init; }
+    public long MapErrors { get; init; }
+    public ulong BytesMapped { get; init; }
+    public ulong BytesUnmapped { get; init; }
+    public long Allocs { get; init; }
+    public long Frees { get; init; }
+    public ulong AllocBytes { get; init; }
+    public long Syncs { get; init; }
+    public long LiveMappingsAtEnd { get; init; }
+    public long LiveBytesAtEnd { get; init; }
+    public long LiveAllocsAtEnd { get; init; }
+    public long LiveAllocBytesAtEnd { get; init; }
+    public long PeakLiveMappings { get; init; }
+    public long PeakLiveBytes { get; init; }
+    public ulong PeakAtNs { get; init; }
+    public double MapsPerSecond { get; init; }
+    public List<SizeBucket> SizeHistogram { get; init; } = new();
+    public List<LiveSample> LiveSeries { get; init; } = new();
+    // Device only.
+    public string? DmaOps { get; init; }
+    public long? IdentityMaps { get; init; }
+    public long? TranslatedMaps { get; init; }
+    public long? BouncedMaps { get; init; }
+    public long? SwiotlbBounces { get; init; }
+    public long? IommuMaps { get; init; }
+    public long? IommuUnmaps { get; init; }
+    public ulong? IommuMappedBytes { get; init; }
+    public long? IoPageFaults { get; init; }
+    public long? UnmatchedUnmaps { get; init; }
+}
+
+/// <summary>
+/// Everything a replay found, shaped for `dmalab replay --json` (the minimum contract of DESIGN.md plus more):
+/// input, line counts, events by name, per-device and per-process counters, live mappings at the end, fidelity,
+/// findings, the inferred platform and per-marker phases.
+/// </summary>
+public sealed class ReplayReport
+{
+    public string Input { get; init; } = "";
+    /// <summary>Event lines (every TASK-PID [CPU] ... EVENT: line, known or not).</summary>
+    public long Lines { get; init; }
+    /// <summary>Lines skipped as malformed.</summary>
+    public long SkippedLines { get; init; }
+    public long TotalLines { get; init; }
+    public long UnknownEventLines { get; init; }
+    public string Compression { get; init; } = "";
+    public SortedDictionary<string, long> Events { get; init; } = new(StringComparer.Ordinal);
+    public List<ReplayOwnerReport> Devices { get; init; } = new();
+    public List<ReplayOwnerReport> Processes { get; init; } = new();
+    /// <summary>Streaming mappings (single and sg) still live at the end of the trace.</summary>
+    public long LiveMappingsAtEnd { get; init; }
+    public long LiveBytesAtEnd { get; init; }
+    public long LiveAllocsAtEnd { get; init; }
+    public long UnmatchedUnmaps { get; init; }
+    public ReplayFidelity Fidelity { get; init; } = new();
+    public List<Finding> Findings { get; init; } = new();
+    public SortedDictionary<string, long> FindingCounts { get; init; } = new(StringComparer.Ordinal);
+    public InferredPlatform Platform { get; init; } = new();
+    public List<ReplayPhase> Phases { get; init; } = new();
+    public long DroppedPhases { get; init; }
+    public List<MalformedLine> Malformed { get; init; } = new();
+    public List<LostEvents> Lost { get; init; } = new();
+    public long LostEventCount { get; init; }
+    public ulong FirstTimestampNs { get; init; }
+    public ulong LastTimestampNs { get; init; }
+    public double DurationSeconds { get; init; }
+    public long ReplayedEvents { get; init; }
+    public long Maps { get; init; }
+    public double MapsPerSecond { get; init; }
+    /// <summary>Map calls the replay moved ahead of an interrupt traced inside them (see ReplayReorderWindow).</summary>
+    public long ReorderedCalls { get; set; }
+    /// <summary>What the traced configuration cost on the model (model-backed replays only).</summary>
+    public ReplayModelStats? Model { get; set; }
+    /// <summary>How the model read the platform from the trace (pool base, IOMMU family, learned device limits).</summary>
+    public List<string>? ModelNotes { get; set; }
+    /// <summary>The what-if re-run next to the original (when asked).</summary>
+    public ReplayWhatIfReport? WhatIf { get; set; }
+}

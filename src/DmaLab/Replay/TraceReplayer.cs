@@ -1,0 +1,398 @@
+using DmaLab.Analysis;
+using DmaLab.Dma;
+using DmaLab.Trace;
+
+namespace DmaLab.Replay;
+
+/// <summary>
+/// Rebuilds each device's DMA mappings and their lifetimes from trace records, the way dma-debug tracks them
+/// (Linux: kernel/dma/debug.c): an unmap is matched to its map by device + dma_addr (preferring the same size and
+/// direction when a buffer is mapped more than once at a time), an sg unmap by device + its physical address list.
+/// Counts per device, per process and per marker phase; findings for unmatched unmaps/frees, size and direction
+/// mismatches, overlapping cachelines and leaks at the end; asks an <see cref="IReplayModel"/> for every call and
+/// compares its dma addresses with the kernel's (<see cref="ReplayFidelity"/>). Steady state allocates nothing per
+/// event. Feed records with <see cref="Consume"/>, then call <see cref="Finish"/>.
+/// </summary>
+public sealed partial class TraceReplayer
+{
+    readonly ReplayOptions _opt;
+    readonly IReplayModel? _model;
+    readonly IReplayObserver? _observer;
+    readonly ReplayMappingTable _table = new();
+    readonly NameTable _deviceNames = new();
+    readonly List<ReplayDeviceStats> _devices = new();
+    readonly List<ReplayProcessStats> _processes = new();
+    readonly Dictionary<int, int> _processByPid = new();
+    readonly Dictionary<ulong, int> _cachelines = new();
+    readonly List<Finding> _findings = new();
+    readonly SortedDictionary<string, long> _findingCounts = new(StringComparer.Ordinal);
+    readonly ReplayFidelity _fidelity = new();
+    readonly List<ReplayPhase> _phases = new();
+    readonly int _cachelineShift;
+    readonly ulong[] _sgDma = new ulong[TraceRecord.TraceMaxEntries];
+    readonly ulong[] _sgLen = new ulong[TraceRecord.TraceMaxEntries];
+    readonly List<PriorityQueue<int, int>> _freeLanes = new();
+    readonly List<int> _laneCount = new();
+
+    int _lastPid = int.MinValue, _lastProcess = -1, _otherProcess = -1;
+    long _events;
+    ulong _firstNs, _lastNs;
+    bool _anyTime;
+    ReplayPhase? _phase;
+    long _droppedPhases;
+    long _liveMappings;
+
+    readonly ReplayReorderWindow? _window;
+    readonly ITraceEvidence? _evidence;
+    readonly Dictionary<int, string> _attachedByPid = new();
+
+    public TraceReplayer(ReplayOptions? options = null)
+    {
+        _opt = options ?? new ReplayOptions();
+        _model = _opt.Model;
+        if (_model is not null && _model.WantsLookahead && _opt.ReorderWindow > 0) _window = new ReplayReorderWindow(_opt.ReorderWindow);
+        _evidence = _window is null ? null : _model as ITraceEvidence;
+        _observer = _opt.Observer;
+        _fidelity.Model = _model?.Name ?? "";
+        int cl = Math.Max(1, _opt.CachelineBytes);
+        _cachelineShift = System.Numerics.BitOperations.Log2((uint)cl);
+    }
+
+    /// <summary>Reads every record of <paramref name="reader"/> through a new replayer and returns the report.</summary>
+    public static ReplayReport Replay(FtraceReader reader, ReplayOptions? options = null)
+    {
+        var replayer = new TraceReplayer(options);
+        using (var ahead = FtraceReadAhead.Open(reader))
+            while (ahead.Read()) ahead.Exchange(replayer.ConsumeOwned(ahead.Current));
+        return replayer.Finish(reader.Stats);
+    }
+
+    public IReadOnlyList<ReplayDeviceStats> Devices => _devices;
+    public IReadOnlyList<ReplayProcessStats> Processes => _processes;
+    public long LiveMappings => _liveMappings;
+
+    /// <summary>Replays one record. The record may be reused by the caller afterwards. With a model, records pass
+    /// through a bounded lookahead window first (see <see cref="ReplayReorderWindow"/>) and are replayed when they
+    /// leave it; <see cref="Finish"/> drains it.</summary>
+    public void Consume(TraceRecord r)
+    {
+        if (_window is null || PassesWindow(r)) { Process(r); return; }
+        if (_window.Full) ProcessWindowHead();
+        _evidence?.Observe(r);
+        _window.Push(r);
+    }
+
+    // The lookahead window restores the order of allocations (IOVAs, bounce slots, coherent buffers) relative to
+    // interrupts and finds the IOMMU layer's own mappings. A trace that so far shows only dma-direct identity
+    // mappings (dma_addr == phys_addr), their unmaps, syncs and markers has neither, so its records are replayed at
+    // once, in trace order, without the window's cost; the first record that may allocate or translate (any other
+    // event, or an address that differs from its physical one) opens the window for the rest of the trace.
+    bool _windowOpen;
+
+    bool PassesWindow(TraceRecord r)
+    {
+        if (_windowOpen) return false;
+        switch (r.Kind)
+        {
+            case TraceEventKind.DmaMapPhys:
+            case TraceEventKind.DmaMapResource:
+                if (r.DmaAddr == r.PhysAddr) return true;
+                break;
+            case TraceEventKind.DmaMapSg:
+            {
+                var dma = r.DmaAddrs;
+                var phys = r.PhysAddrs;
+                if (dma.Length != phys.Length || r.Truncated || r.FullEnts != r.FullNents) break;
+                bool identity = true;
+                for (int i = 0; i < dma.Length && identity; i++) identity = dma[i] == phys[i];
+                if (identity) return true;
+                break;
+            }
+            case TraceEventKind.DmaUnmapPhys:
+            case TraceEventKind.DmaUnmapResource:
+            case TraceEventKind.DmaUnmapSg:
+            case TraceEventKind.DmaSyncSingleForCpu:
+            case TraceEventKind.DmaSyncSingleForDevice:
+            case TraceEventKind.DmaSyncSgForCpu:
+            case TraceEventKind.DmaSyncSgForDevice:
+            case TraceEventKind.TracingMarkWrite:
+            case TraceEventKind.Unknown:
+                return true;
+        }
+        _windowOpen = true;
+        return false;
+    }
+
+    /// <summary>Like <see cref="Consume"/>, but the replayer may keep <paramref name="r"/> (in its lookahead window)
+    /// instead of copying it: the caller must not touch <paramref name="r"/> again and refills the returned record
+    /// instead (a spare, or <paramref name="r"/> itself when it was replayed at once).</summary>
+    internal TraceRecord ConsumeOwned(TraceRecord r)
+    {
+        if (_window is null || PassesWindow(r)) { Process(r); return r; }
+        if (_window.Full) ProcessWindowHead();
+        _evidence?.Observe(r);
+        return _window.PushOwned(r);
+    }
+
+    void ProcessWindowHead()
+    {
+        Process(_window!.Peek());
+        _window.Pop();
+    }
+
+    void DrainWindow()
+    {
+        if (_window is null) return;
+        while (_window.Count > 0) ProcessWindowHead();
+    }
+
+    /// <summary>Map calls replayed ahead of an interrupt traced inside them (see <see cref="ReplayReorderWindow"/>).</summary>
+    public long ReorderedCalls => _window?.Reordered ?? 0;
+
+    void Process(TraceRecord r)
+    {
+        _events++;
+        ulong ns = r.TimestampNs;
+        if (!_anyTime) { _firstNs = ns; _anyTime = true; }
+        if (ns > _lastNs) _lastNs = ns;
+        if (_phase is { } ph) ph.Events++;
+        else if (_phases.Count == 0 && r.Kind != TraceEventKind.TracingMarkWrite)
+        {
+            _phase = new ReplayPhase { Name = "(start)", Line = r.Line, StartNs = ns, EndNs = ns, Events = 1 };
+            _phases.Add(_phase);
+        }
+
+        switch (r.Kind)
+        {
+            case TraceEventKind.DmaMapPhys:
+            case TraceEventKind.DmaMapResource: OnMapSingle(r); break;
+            case TraceEventKind.DmaUnmapPhys:
+            case TraceEventKind.DmaUnmapResource: OnUnmapSingle(r); break;
+            case TraceEventKind.DmaMapSg: OnMapSg(r); break;
+            case TraceEventKind.DmaUnmapSg: OnUnmapSg(r); break;
+            case TraceEventKind.DmaMapSgErr:
+            {
+                var d = Device(r);
+                d.MapErrors++;
+                Proc(r).MapErrors++;
+                AddFinding("map-sg-error", r, d.Name, r.PhysAddrs.IsEmpty ? 0 : r.PhysAddrs[0],
+                    $"dma_map_sg failed with error {r.Error} for {r.PhysAddrs.Length} entries");
+                break;
+            }
+            case TraceEventKind.DmaAlloc:
+            case TraceEventKind.DmaAllocPages:
+            case TraceEventKind.DmaAllocSgt: OnAlloc(r); break;
+            case TraceEventKind.DmaAllocSgtErr:
+            {
+                var d = Device(r);
+                d.MapErrors++;
+                AddFinding("alloc-error", r, d.Name, 0, $"dma_alloc_noncontiguous failed for {r.Size} bytes");
+                break;
+            }
+            case TraceEventKind.DmaFree:
+            case TraceEventKind.DmaFreePages:
+            case TraceEventKind.DmaFreeSgt: OnFree(r); break;
+            case TraceEventKind.DmaSyncSingleForCpu:
+            case TraceEventKind.DmaSyncSingleForDevice:
+            case TraceEventKind.DmaSyncSgForCpu:
+            case TraceEventKind.DmaSyncSgForDevice: OnSync(r); break;
+            case TraceEventKind.SwiotlbBounced: OnBounced(r); break;
+            case TraceEventKind.IommuMap: OnIommuMap(r); OnLayerMap(r); break;
+            case TraceEventKind.IommuUnmap: OnIommuUnmap(r); break;
+            case TraceEventKind.IommuIoPageFault:
+            {
+                var d = Device(r);
+                d.IoPageFaults++;
+                AddFinding("io-page-fault", r, d.Name, r.DmaAddr,
+                    $"IOMMU fault at IOVA 0x{r.DmaAddr:x} (flags 0x{r.FaultFlags:x}, driver {r.Driver})");
+                _observer?.OnInstant(d.Id, ns, "io_page_fault", $"iova=0x{r.DmaAddr:x} flags=0x{r.FaultFlags:x}", r.Line);
+                break;
+            }
+            case TraceEventKind.IommuAddDeviceToGroup: Device(r).IommuGroup = r.GroupId; break;
+            case TraceEventKind.IommuRemoveDeviceFromGroup: break;
+            case TraceEventKind.IommuAttachDeviceToDomain:
+                Device(r).AttachedToDomain = true;
+                _attachedByPid[r.Pid] = r.Device;
+                break;
+            case TraceEventKind.IommuDetachDeviceFromDomain: break;
+            case TraceEventKind.TracingMarkWrite: OnMarker(r); break;
+        }
+    }
+
+    // A few recently seen device names by reference: trace records reuse interned strings, so the common case
+    // costs reference compares instead of hashing the name.
+    readonly string?[] _devCacheName = new string?[4];
+    readonly int[] _devCacheId = new int[4];
+    int _devCacheNext;
+
+    ReplayDeviceStats Device(TraceRecord r)
+    {
+        string name = r.Device;
+        int id = -1;
+        for (int i = 0; i < _devCacheName.Length; i++)
+            if (ReferenceEquals(_devCacheName[i], name)) { id = _devCacheId[i]; break; }
+        if (id < 0)
+        {
+            id = _deviceNames.Intern(name);
+            if (id == _devices.Count)
+            {
+                _devices.Add(new ReplayDeviceStats { Id = id, Name = name });
+                _freeLanes.Add(new PriorityQueue<int, int>());
+                _laneCount.Add(0);
+                _model?.AddDevice(id, name);
+                _observer?.OnDevice(id, name);
+            }
+            _devCacheName[_devCacheNext] = name;
+            _devCacheId[_devCacheNext] = id;
+            _devCacheNext = (_devCacheNext + 1) & 3;
+        }
+        var d = _devices[id];
+        d.Touch(r.TimestampNs);
+        return d;
+    }
+
+    ReplayProcessStats Proc(TraceRecord r)
+    {
+        if (r.Pid == _lastPid)
+        {
+            var last = _processes[_lastProcess];
+            last.Touch(r.TimestampNs);
+            return last;
+        }
+        if (!_processByPid.TryGetValue(r.Pid, out int idx))
+        {
+            if (_processes.Count >= _opt.MaxProcesses)
+            {
+                if (_otherProcess < 0)
+                {
+                    _otherProcess = _processes.Count;
+                    _processes.Add(new ReplayProcessStats { Pid = -1, Task = "(other)", Name = "(other)" });
+                }
+                idx = _otherProcess;
+            }
+            else
+            {
+                idx = _processes.Count;
+                _processes.Add(new ReplayProcessStats { Pid = r.Pid, Task = r.Task, Name = $"{r.Task}-{r.Pid}" });
+                _processByPid.Add(r.Pid, idx);
+            }
+        }
+        _lastPid = r.Pid;
+        _lastProcess = idx;
+        var p = _processes[idx];
+        p.Touch(r.TimestampNs);
+        return p;
+    }
+
+    int TakeLane(int device)
+    {
+        if (_observer is null) return 0;
+        var q = _freeLanes[device];
+        if (q.TryDequeue(out int lane, out _)) return lane;
+        return _laneCount[device]++;
+    }
+
+    void ReleaseLane(int device, int lane)
+    {
+        if (_observer is null) return;
+        _freeLanes[device].Enqueue(lane, lane);
+    }
+
+    void AddFinding(string kind, TraceRecord r, string device, ulong addr, string message)
+    {
+        long n = _findingCounts.GetValueOrDefault(kind) + 1;
+        _findingCounts[kind] = n;
+        if (n <= _opt.MaxFindingsPerKind) _findings.Add(new Finding(kind, device, addr, message, r.Line));
+    }
+
+    void Mismatch(TraceRecord r, ulong expected, ulong got)
+    {
+        if (_fidelity.FirstMismatches.Count < _opt.MaxMismatchesListed)
+            _fidelity.FirstMismatches.Add(new FidelityMismatch(r.Line, r.Device, r.EventName,
+                $"0x{expected:x}", got == ulong.MaxValue ? "DMA_MAPPING_ERROR" : $"0x{got:x}"));
+    }
+
+    ReplayCall Call(TraceRecord r, int device, ulong phys, ulong size, ulong modelDma = 0, bool bounced = false)
+    {
+        var d = _devices[device];
+        return new()
+        {
+            Kind = r.Kind, DeviceId = device, Device = r.Device, Cpu = r.Cpu, Pid = r.Pid, TimestampNs = r.TimestampNs,
+            Line = r.Line, Phys = phys, Size = size, Dir = r.Dir, Attrs = r.Attrs, ModelDmaAddr = new DmaAddr(modelDma),
+            TraceDmaAddr = new DmaAddr(r.DmaAddr), FullNents = r.FullNents, Gfp = r.Gfp, IrqLevel = r.IrqLevel,
+            IommuMaps = PendingIommuMaps(r), Bounced = bounced, TraceDmaMask = d.DmaMask ?? 0,
+            InIommuGroup = d.IommuGroup is not null || d.AttachedToDomain,
+        };
+    }
+
+    /// <summary>An iommu:map the IOMMU layer made for itself (no DMA-API call covers it): the model allocates it too.</summary>
+    void OnLayerMap(TraceRecord r)
+    {
+        if (_model is null || _window is null) return;
+        string? owner = _window.LayerMapOwner(r, out bool noCall);
+        // No call in view: the device this task attached to a domain (a probe mapping its MSI doorbell), if any.
+        if (owner is null && noCall) owner = _attachedByPid.TryGetValue(r.Pid, out var a) ? a : null;
+        if (string.IsNullOrEmpty(owner)) return;
+        ulong got = _model.LayerMap(owner, r.PhysAddr, r.Size, r.Cpu, r.Iova);
+        if (got == 0) return;
+        _fidelity.ComparedLayerMaps++;
+        if (got == r.Iova) _fidelity.MatchedLayerMaps++;
+        else Mismatch(r, r.Iova, got);
+    }
+
+    // ---- dma-debug's overlapping-cacheline check (Linux: kernel/dma/debug.c, active_cacheline_insert()) --------
+
+    bool TrackCacheline(TraceRecord r, string device, ulong phys, out ulong cln)
+    {
+        cln = phys >> _cachelineShift;
+        // Only mappings the device may write are tracked; the driver can opt out of the check.
+        if (r.Dir == DmaDirection.ToDevice) return false;
+        if ((r.Attrs & (DmaAttrs.SkipCpuSync | DmaAttrs.CachelinesOverlap | DmaAttrs.CpuCacheClean)) != 0) return false;
+        ref int count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_cachelines, cln, out bool exists);
+        if (exists && count > 0)
+            AddFinding("cacheline-overlap", r, device, phys,
+                $"cacheline 0x{cln << _cachelineShift:x} is already mapped for DMA: overlapping mappings aren't supported (dma-debug EEXIST)");
+        count++;
+        return true;
+    }
+
+    void UntrackCacheline(ulong cln)
+    {
+        if (_cachelines.TryGetValue(cln, out int c))
+        {
+            if (c <= 1) _cachelines.Remove(cln);
+            else _cachelines[cln] = c - 1;
+        }
+    }
+
+    void PhaseMap(ulong bytes)
+    {
+        _liveMappings++;
+        if (_phase is { } ph)
+        {
+            ph.Maps++;
+            ph.BytesMapped += bytes;
+            if (_liveMappings > ph.PeakLiveMappings) ph.PeakLiveMappings = _liveMappings;
+        }
+    }
+
+    void PhaseUnmap(bool matched)
+    {
+        if (matched) _liveMappings--;
+        if (_phase is { } ph) ph.Unmaps++;
+    }
+
+    void OnMarker(TraceRecord r)
+    {
+        ulong ns = r.TimestampNs;
+        if (_phase is { } cur) { cur.EndNs = ns; cur.LiveMappingsAtEnd = _liveMappings; }
+        _observer?.OnInstant(-1, ns, r.Message, "tracing_mark_write", r.Line);
+        if (_phases.Count >= _opt.MaxPhases) { _droppedPhases++; _phase = null; return; }
+        _phase = new ReplayPhase
+        {
+            Name = r.Message, Line = r.Line, StartNs = ns, EndNs = ns,
+            LiveMappingsAtStart = _liveMappings, PeakLiveMappings = _liveMappings,
+        };
+        _phases.Add(_phase);
+    }
+}
