@@ -107,6 +107,9 @@ public sealed partial class IommuDmaOps
     public override CpuAddr Alloc(Device dev, ulong size, out DmaAddr dmaHandle, Gfp gfp, DmaAttrs attrs, int cpu)
     {
         dmaHandle = DmaAddr.MappingError;
+        // A 0-byte allocation has no pages and no IOVA (alloc_iova() of 0 pages has no defined result in iova.c):
+        // it fails, as dma-direct's does (get_order(0) is beyond MAX_PAGE_ORDER).
+        if (size == 0) return CpuAddr.Null;
         var st = State(dev);
         bool coherent = Coherent(dev);
         var ioprot = DmaInfoToProt(DmaDirection.Bidirectional, coherent, attrs);

@@ -133,6 +133,9 @@ public sealed partial class MachineReplayModel
         ulong gmask = dom.Granule - 1;
         int nIn;
         var traceDma = _traceSgDma;
+        // One input segment per listed entry at most (an unmap or a foreign caller may list more than the 128 a
+        // dma_map_sg event holds).
+        if (_sgIn.Length < phys.Length) { _sgIn = new SgSegment[phys.Length]; _sgOut = new SgDmaSegment[phys.Length]; }
         if (lens.Length == phys.Length)
         {
             nIn = phys.Length;

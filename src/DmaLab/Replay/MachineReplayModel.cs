@@ -42,8 +42,8 @@ public sealed partial class MachineReplayModel : IReplayModel, ITracedSgSegments
     readonly FlushCounter _flush;
     readonly Dictionary<(int Dev, ulong Dma), (ulong Start, ulong Length)> _sgIommu = new();
     readonly Dictionary<(int Dev, ulong Dma), ulong[]> _sgBounce = new();
-    readonly SgSegment[] _sgIn = new SgSegment[TraceRecord.TraceMaxEntries];
-    readonly SgDmaSegment[] _sgOut = new SgDmaSegment[TraceRecord.TraceMaxEntries];
+    SgSegment[] _sgIn = new SgSegment[TraceRecord.TraceMaxEntries];
+    SgDmaSegment[] _sgOut = new SgDmaSegment[TraceRecord.TraceMaxEntries];
     PhysicalMemory? _memory;
     SwiotlbPool? _pool;
     ReplayIommuFamily? _family;

@@ -11,7 +11,7 @@ public sealed partial class MachineWhatIfModel
     readonly Dictionary<(int Dev, ulong Dma), (Scatterlist Sg, int Nents)> _sgLive = new();
     readonly Stack<Scatterlist> _sgFree = new();
     readonly Dictionary<(int Dev, ulong Dma), (ulong Cpu, bool Pages)> _allocs = new();
-    long _maps, _unmaps, _failures, _bounces, _pteGranules, _pteUnmapped, _touches, _touchFaults;
+    long _maps, _unmaps, _failures, _bounces, _pteGranules, _pteUnmapped, _touches, _touchFaults, _beyondDram;
     ulong _bouncedMappingBytes, _apiNs, _deviceNs;
 
     /// <summary>Virtual time up to the call's timestamp; the machine's own charges push it further.</summary>
@@ -24,9 +24,30 @@ public sealed partial class MachineWhatIfModel
 
     void EndApi(ulong start) => _apiNs += _m!.Clock.NowNs - start;
 
+    /// <summary>
+    /// A call larger than the RAM the what-if kernel manages (or than <see cref="MaxCallBytes"/>) is not run: no
+    /// kernel could back it, and its page tables and device accesses would cost host memory and time in proportion
+    /// to the traced size. It is counted (<see cref="ReplayModelStats.CallsBeyondDram"/>), noted once, and a map
+    /// fails as the kernel's would (DMA_MAPPING_ERROR).
+    /// </summary>
+    bool BeyondDram(in ReplayCall c, ulong size)
+    {
+        var m = Boot();
+        ulong ram = (ulong)m.Memory.PageAllocator.ManagedPages * Mm.PhysAddr.PageSize;
+        ulong limit = Math.Min(ram, MaxCallBytes);
+        if (size <= limit) return false;
+        if (_beyondDram++ == 0)
+            _notes.Add($"line {c.Line}: {Trace.TraceEventNames.DefaultName(c.Kind)} of {size} bytes is larger than the what-if machine's {limit >> 20} MiB of managed RAM and was not run (counted as callsBeyondDram)");
+        return true;
+    }
+
+    /// <summary>Largest single call the what-if machine runs (see <see cref="BeyondDram"/>): 16 GiB.</summary>
+    public const ulong MaxCallBytes = 16UL << 30;
+
     public DmaAddr Map(in ReplayCall c)
     {
         var d = D(c);
+        if (BeyondDram(c, c.Size)) { _maps++; _failures++; return DmaAddr.MappingError; }
         ulong t0 = Begin(c);
         var api = _m!.Dma;
         var phys = new PhysAddr(c.Phys);
@@ -66,7 +87,7 @@ public sealed partial class MachineWhatIfModel
     {
         var d = D(c);
         _unmaps++;
-        if (c.ModelDmaAddr.IsError) return;
+        if (c.ModelDmaAddr.IsError || BeyondDram(c, c.Size)) return;
         ulong t0 = Begin(c);
         var api = _m!.Dma;
         if (c.Kind == TraceEventKind.DmaUnmapResource)
@@ -88,7 +109,9 @@ public sealed partial class MachineWhatIfModel
         var d = D(c);
         int n = phys.Length;
         _maps++;
-        if (n == 0) { _failures++; return 0; }
+        ulong bytes = 0;
+        foreach (ulong l in traceLengths) bytes = bytes + l < bytes ? ulong.MaxValue : bytes + l;
+        if (n == 0 || BeyondDram(c, bytes)) { _failures++; return 0; }
         var sg = _sgFree.Count > 0 ? _sgFree.Pop() : new Scatterlist(TraceRecord.TraceMaxEntries);
         sg.Init(n);
         ulong max = 0;
@@ -97,7 +120,7 @@ public sealed partial class MachineWhatIfModel
         else
         {
             ulong total = 0;
-            foreach (ulong l in traceLengths) { total += l; max = Math.Max(max, l); }
+            foreach (ulong l in traceLengths) { total = total + l < total ? ulong.MaxValue : total + l; max = Math.Max(max, l); }
             for (int i = 0; i < n; i++)
             {
                 ulong fill = PhysAddr.PageSize - (phys[i] & (PhysAddr.PageSize - 1));
@@ -139,6 +162,7 @@ public sealed partial class MachineWhatIfModel
     {
         comparable = false;
         var d = D(c);
+        if (BeyondDram(c, c.Size)) { _failures++; return DmaAddr.MappingError; }
         ulong t0 = Begin(c);
         DmaAddr handle;
         ulong cpuOrPage;
@@ -166,7 +190,7 @@ public sealed partial class MachineWhatIfModel
     public void Free(in ReplayCall c)
     {
         var d = D(c);
-        if (c.ModelDmaAddr.IsError || !_allocs.Remove((c.DeviceId, c.ModelDmaAddr.Value), out var a)) return;
+        if (c.ModelDmaAddr.IsError || BeyondDram(c, c.Size) || !_allocs.Remove((c.DeviceId, c.ModelDmaAddr.Value), out var a)) return;
         ulong t0 = Begin(c);
         if (a.Pages) _m!.Dma.FreePages(Cpu(c.Cpu), d.Device, c.Size, new PhysAddr(a.Cpu), c.ModelDmaAddr, c.Dir);
         else _m!.Dma.FreeAttrs(Cpu(c.Cpu), d.Device, c.Size, new CpuAddr(a.Cpu), c.ModelDmaAddr, c.Attrs);
@@ -177,7 +201,7 @@ public sealed partial class MachineWhatIfModel
     public void Sync(in ReplayCall c)
     {
         var d = D(c);
-        if (c.ModelDmaAddr.IsError) return;
+        if (c.ModelDmaAddr.IsError || BeyondDram(c, c.Size)) return;
         ulong t0 = Begin(c);
         bool forCpu = c.Kind is TraceEventKind.DmaSyncSingleForCpu or TraceEventKind.DmaSyncSgForCpu;
         if (forCpu) _m!.Dma.SyncSingleForCpu(Cpu(c.Cpu), d.Device, c.ModelDmaAddr, c.Size, c.Dir);

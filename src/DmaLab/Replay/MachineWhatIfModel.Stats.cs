@@ -46,8 +46,9 @@ public sealed partial class MachineWhatIfModel
             Maps = _maps, Unmaps = _unmaps, MapFailures = _failures,
             PtePagesMapped = _pteGranules, PtePagesUnmapped = _pteUnmapped,
             Bounces = _bounces, BouncedMappingBytes = _bouncedMappingBytes,
-            DeviceAccesses = _touches, DeviceAccessFaults = _touchFaults,
+            DeviceAccesses = _touches, DeviceAccessFaults = _touchFaults, CallsBeyondDram = _beyondDram,
         };
+        if (_beyondDram > 0) s.FindingKinds["call-beyond-dram"] = (int)Math.Min(_beyondDram, int.MaxValue);
         if (_m is not { } m) return s;
         // Boot and the hot-add of each device (probe, attach: configuration-cache invalidations) happened at boot on
         // the traced machine; only what the calls did counts.

@@ -109,17 +109,8 @@ public sealed partial class MachineWhatIfModel : IReplayModel
 
     readonly SortedDictionary<string, int> _paths = new(StringComparer.Ordinal);
 
-    static bool IsPciName(string n)
-    {
-        int c1 = n.IndexOf(':'), c2 = n.LastIndexOf(':'), dot = n.LastIndexOf('.');
-        return c1 > 0 && c2 > c1 && dot > c2 && PciBdfParses(n);
-    }
-
-    static bool PciBdfParses(string n)
-    {
-        foreach (char ch in n) if (!(char.IsAsciiHexDigit(ch) || ch is ':' or '.')) return false;
-        return true;
-    }
+    // A name the IOMMU core can read a requester ID from (Devices.PciBdf), else the device is a platform one.
+    static bool IsPciName(string n) => PciBdf.TryParse(n, out _);
 
     static bool IsIommuItself(string n) =>
         n.Contains("smmu", StringComparison.OrdinalIgnoreCase) || n.Contains("dmar", StringComparison.OrdinalIgnoreCase)

@@ -42,10 +42,11 @@ public class ReplayCounters
     {
         Maps++;
         if (sg) SgMaps++; else SingleMaps++;
-        BytesMapped += bytes;
+        BytesMapped = Saturating(BytesMapped, bytes);
         Sizes.Add(bytes);
         LiveMappings++;
-        LiveBytes += (long)bytes;
+        long b = (long)Math.Min(bytes, long.MaxValue);
+        LiveBytes = LiveBytes > long.MaxValue - b ? long.MaxValue : LiveBytes + b;
         if (LiveMappings > PeakLiveMappings) { PeakLiveMappings = LiveMappings; PeakAtNs = ns; }
         if (LiveBytes > PeakLiveBytes) PeakLiveBytes = LiveBytes;
         Live.Record(ns, LiveMappings, LiveBytes);
@@ -56,7 +57,7 @@ public class ReplayCounters
         Unmaps++;
         if (sg) SgUnmaps++;
         if (!matched) return;
-        BytesUnmapped += bytes;
+        BytesUnmapped = Saturating(BytesUnmapped, bytes);
         LiveMappings--;
         LiveBytes -= (long)bytes;
         Live.Record(ns, LiveMappings, LiveBytes);
@@ -65,11 +66,14 @@ public class ReplayCounters
     /// <summary>A mapping this owner made was unmapped (possibly by another task, e.g. in an interrupt).</summary>
     internal void LiveMappingsDec(ulong ns, ulong bytes)
     {
-        BytesUnmapped += bytes;
+        BytesUnmapped = Saturating(BytesUnmapped, bytes);
         LiveMappings--;
         LiveBytes -= (long)bytes;
         Live.Record(ns, LiveMappings, LiveBytes);
     }
+
+    /// <summary>Byte totals come from traced sizes: they stop at the top instead of wrapping.</summary>
+    internal static ulong Saturating(ulong total, ulong n) => total > ulong.MaxValue - n ? ulong.MaxValue : total + n;
 
     /// <summary>Maps per second of trace time between this owner's first and last call.</summary>
     public double MapsPerSecond => LastNs > FirstNs ? Maps / ((LastNs - FirstNs) / 1e9) : 0;

@@ -57,6 +57,8 @@ public sealed class ReplayModelStats
     /// IOMMU aborted.</summary>
     public long DeviceAccesses { get; set; }
     public long DeviceAccessFaults { get; set; }
+    /// <summary>What-if only: calls larger than the machine's managed RAM, not run (a map of them failed).</summary>
+    public long CallsBeyondDram { get; set; }
     /// <summary>IOMMU faults recorded by the core during the run.</summary>
     public long IommuFaults { get; set; }
     /// <summary>Device accesses translated through a stale IOTLB entry (unmapped, not yet invalidated), their bytes,

@@ -19,6 +19,9 @@ public sealed class ReplayOptions
     /// <summary>Records held in the lookahead window when a model is set (interrupt reordering, IOMMU-layer maps);
     /// 0 turns the window off. Constant memory: the window reuses its records.</summary>
     public int ReorderWindow { get; init; } = 1024;
+    /// <summary>The validation boundary every record passes first; null: <see cref="TraceRecordValidator"/> with
+    /// 64-bit device masks.</summary>
+    public TraceRecordValidator? Validator { get; init; }
     /// <summary>Input name for the report.</summary>
     public string Input { get; init; } = "";
 }

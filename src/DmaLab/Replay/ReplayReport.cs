@@ -53,8 +53,11 @@ public sealed class ReplayReport
     public string Input { get; init; } = "";
     /// <summary>Event lines (every TASK-PID [CPU] ... EVENT: line, known or not).</summary>
     public long Lines { get; init; }
-    /// <summary>Lines skipped as malformed.</summary>
+    /// <summary>Lines skipped as malformed: lines the reader could not parse plus <see cref="MalformedEvents"/>.</summary>
     public long SkippedLines { get; init; }
+    /// <summary>Parsed records the kernel could not have produced, refused by <see cref="TraceRecordValidator"/>
+    /// (listed in <see cref="Malformed"/> with the record as the formatter prints it).</summary>
+    public long MalformedEvents { get; init; }
     public long TotalLines { get; init; }
     public long UnknownEventLines { get; init; }
     public string Compression { get; init; } = "";

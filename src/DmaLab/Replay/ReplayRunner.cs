@@ -13,6 +13,20 @@ public static class ReplayRunner
     /// <summary>CPUs assumed when the trace has no "#P:N" header (trace_pipe output) and no platform says.</summary>
     public const int DefaultCpus = 64;
 
+    /// <summary>The streaming DMA mask of each device the platform lists (by name and bus id), for the validator.</summary>
+    static Func<string, ulong>? StatedMasks(Platform.PlatformSpec? platform)
+    {
+        if (platform is null || platform.Devices.Count == 0) return null;
+        var masks = new Dictionary<string, ulong>(StringComparer.Ordinal);
+        foreach (var d in platform.Devices)
+        {
+            ulong mask = d.DmaMask is > 0 and < 64 ? (1UL << d.DmaMask) - 1 : ulong.MaxValue;
+            masks.TryAdd(d.Name, mask);
+            if (d.BusId is { Length: > 0 } b) masks.TryAdd(b, mask);
+        }
+        return name => masks.GetValueOrDefault(name, ulong.MaxValue);
+    }
+
     public static ReplayReport Run(Stream input, string name, ReplayRunOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -45,6 +59,7 @@ public static class ReplayRunner
             Model = model, Observer = o.Observer, Input = name, CachelineBytes = ro.CachelineBytes,
             MaxFindingsPerKind = ro.MaxFindingsPerKind, MaxMismatchesListed = ro.MaxMismatchesListed,
             MaxPhases = ro.MaxPhases, MaxProcesses = ro.MaxProcesses, ReorderWindow = ro.ReorderWindow,
+            Validator = ro.Validator ?? new TraceRecordValidator(StatedMasks(o.Platform)),
         });
         bool first = true;
         using var ahead = FtraceReadAhead.Open(reader);

@@ -50,7 +50,8 @@ public sealed partial class TraceReplayer
         {
             Input = _opt.Input,
             Lines = stats?.EventLines ?? _events,
-            SkippedLines = stats?.MalformedLines ?? 0,
+            SkippedLines = (stats?.MalformedLines ?? 0) + _malformedEvents,
+            MalformedEvents = _malformedEvents,
             TotalLines = stats?.Lines ?? _events,
             UnknownEventLines = stats?.UnknownEventLines ?? 0,
             Compression = stats?.Compression ?? "",
@@ -67,7 +68,7 @@ public sealed partial class TraceReplayer
             Platform = platform,
             Phases = _phases,
             DroppedPhases = _droppedPhases,
-            Malformed = stats?.Malformed ?? new(),
+            Malformed = MergeMalformed(stats?.Malformed),
             Lost = stats?.Lost ?? new(),
             LostEventCount = stats?.LostEventCount ?? 0,
             FirstTimestampNs = _firstNs,
@@ -77,6 +78,13 @@ public sealed partial class TraceReplayer
             Maps = maps,
             MapsPerSecond = duration > 0 ? maps / duration : 0,
         };
+    }
+
+    // Lines the reader could not parse and records the validator refused, in line order, the first few of both.
+    List<MalformedLine> MergeMalformed(List<MalformedLine>? parsed)
+    {
+        if (_malformedList.Count == 0) return parsed ?? new();
+        return (parsed ?? []).Concat(_malformedList).OrderBy(m => m.Line).Take(TraceReadStats.MaxListed).ToList();
     }
 
     static ReplayOwnerReport Owner(ReplayCounters c, string? dmaOps)

@@ -131,7 +131,7 @@ public sealed partial class TraceReplayer
         var dmaList = r.DmaAddrs;
         var lens = r.Lengths;
         ulong bytes = 0;
-        foreach (ulong l in lens) bytes += l;
+        foreach (ulong l in lens) bytes = ReplayCounters.Saturating(bytes, l);
         int fullEnts = r.FullEnts > 0 ? r.FullEnts : dmaList.Length;
         if (fullEnts == 0) { d.MapErrors++; p.MapErrors++; return; }
 
@@ -245,7 +245,7 @@ public sealed partial class TraceReplayer
             return;
         }
         d.Allocs++; p.Allocs++;
-        d.AllocBytes += r.Size; p.AllocBytes += r.Size;
+        d.AllocBytes = ReplayCounters.Saturating(d.AllocBytes, r.Size); p.AllocBytes = ReplayCounters.Saturating(p.AllocBytes, r.Size);
         d.LiveAllocs++; d.LiveAllocBytes += (long)r.Size;
         if (_phase is { } ph) ph.Allocs++;
         ulong modelDma = dma;

@@ -54,6 +54,7 @@ public sealed partial class TraceReplayer
         _evidence = _window is null ? null : _model as ITraceEvidence;
         _observer = _opt.Observer;
         _fidelity.Model = _model?.Name ?? "";
+        _validator = _opt.Validator ?? new TraceRecordValidator();
         int cl = Math.Max(1, _opt.CachelineBytes);
         _cachelineShift = System.Numerics.BitOperations.Log2((uint)cl);
     }
@@ -76,6 +77,7 @@ public sealed partial class TraceReplayer
     /// leave it; <see cref="Finish"/> drains it.</summary>
     public void Consume(TraceRecord r)
     {
+        if (Refused(r)) return;
         if (_window is null || PassesWindow(r)) { Process(r); return; }
         if (_window.Full) ProcessWindowHead();
         _evidence?.Observe(r);
@@ -128,11 +130,33 @@ public sealed partial class TraceReplayer
     /// instead (a spare, or <paramref name="r"/> itself when it was replayed at once).</summary>
     internal TraceRecord ConsumeOwned(TraceRecord r)
     {
+        if (Refused(r)) return r;
         if (_window is null || PassesWindow(r)) { Process(r); return r; }
         if (_window.Full) ProcessWindowHead();
         _evidence?.Observe(r);
         return _window.PushOwned(r);
     }
+
+    // The validation boundary: a record the kernel could not have produced is a malformed event, counted and listed
+    // with its line, and goes no further (see TraceRecordValidator).
+    readonly TraceRecordValidator _validator;
+    long _malformedEvents;
+    readonly List<MalformedLine> _malformedList = new();
+
+    bool Refused(TraceRecord r)
+    {
+        if (_validator.Check(r) is not { } reason) return false;
+        _malformedEvents++;
+        if (_malformedList.Count < TraceReadStats.MaxListed)
+        {
+            string text = TraceEventFormatter.FormatLine(r);
+            _malformedList.Add(new MalformedLine(r.Line, $"{r.EventName}: {reason}", text.Length > 200 ? text[..200] : text));
+        }
+        return true;
+    }
+
+    /// <summary>Records refused by the validation boundary so far (see <see cref="TraceRecordValidator"/>).</summary>
+    public long MalformedEvents => _malformedEvents;
 
     void ProcessWindowHead()
     {

@@ -67,7 +67,7 @@ internal sealed class FtraceChunkParser
                 if (c.EventLines == 0) ReadHeaderComment(line, c);
                 return;
             case FtraceLineParser.LineType.Lost:
-                c.LostEventCount += Math.Max(0, lostCount);
+                c.LostEventCount = SaturatingAdd(c.LostEventCount, lostCount);
                 if (c.Lost.Count < TraceReadStats.MaxListed) c.Lost.Add(new LostEvents(lineNo, lostCpu, lostCount));
                 return;
             case FtraceLineParser.LineType.Malformed:
@@ -133,6 +133,9 @@ internal sealed class FtraceChunkParser
         if (!_kindKnown[nameId]) { _kindById[nameId] = TraceEventNames.KindOf(name); _kindKnown[nameId] = true; }
         return _kindById[nameId];
     }
+
+    /// <summary>Counts from the input add up to long.MaxValue and stay there, never wrap (negatives add nothing).</summary>
+    internal static long SaturatingAdd(long total, long n) => n <= 0 ? total : total > long.MaxValue - n ? long.MaxValue : total + n;
 
     static void AddMalformed(FtraceChunk c, long lineNo, string reason, ReadOnlySpan<byte> line)
     {

@@ -52,6 +52,8 @@ internal sealed partial class FtraceLineParser
             int lp = t.IndexOf("[LOST "u8) + 6;
             lostCount = LeadingDecimal(t[lp..], out int nd);
             if (nd == 0) lostCount = -1;
+            // The ring buffer counts lost events in an unsigned long: a count longer than a long holds saturates.
+            else if (nd == 18 && lp + nd < t.Length && IsDigit(t[lp + nd])) lostCount = long.MaxValue;
             return LineType.Lost;
         }
         // trace-cmd report preamble lines.

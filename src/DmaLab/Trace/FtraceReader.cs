@@ -227,7 +227,7 @@ public sealed class FtraceReader : IDisposable
         s.Lines += c.Lines;
         s.CommentLines += c.CommentLines;
         s.BlankLines += c.BlankLines;
-        s.LostEventCount += c.LostEventCount;
+        s.LostEventCount = FtraceChunkParser.SaturatingAdd(s.LostEventCount, c.LostEventCount);
         foreach (var l in c.Lost)
         {
             if (s.Lost.Count >= TraceReadStats.MaxListed) break;

@@ -155,3 +155,24 @@ public class FtraceReaderFormatTests
         Assert.Equal("iommu-dma", report.Platform.DmaOps); // four segments merged into one IOVA range
     }
 }
+
+/// <summary>Counts the input states are added without overflow: a lost-events total stops at long.MaxValue.</summary>
+public class FtraceLostEventsTests
+{
+    [Fact]
+    public void Huge_lost_counts_saturate_instead_of_wrapping()
+    {
+        var sb = new System.Text.StringBuilder("# tracer: nop\n");
+        for (int i = 0; i < 12; i++) sb.Append("CPU:1 [LOST 999999999999999999 EVENTS]\n");
+        sb.Append("CPU:2 [LOST 99999999999999999999999 EVENTS]\n");
+        sb.Append(TraceTestUtil.Line("dma_map_phys", "0000:00:06.0 dir=TO_DEVICE dma_addr=1000 size=4096 phys_addr=1000 attrs="));
+        foreach (bool ahead in new[] { false, true })
+        {
+            using var reader = TraceTestUtil.ReaderOf(sb.ToString(), options: new FtraceReaderOptions { ReadAhead = ahead });
+            TraceTestUtil.ReadAll(reader);
+            Assert.Equal(long.MaxValue, reader.Stats.LostEventCount);
+            Assert.Equal(long.MaxValue, reader.Stats.Lost[^1].Count);
+            Assert.All(reader.Stats.Lost, l => Assert.True(l.Count > 0));
+        }
+    }
+}
