@@ -18,10 +18,10 @@ public static class Errno
     public const int EADDRINUSE = 98;
 
     /// <summary>The kernel's symbolic name of a (negative or positive) errno, for messages.</summary>
-    public static string Name(int err) => Math.Abs(err) switch
+    public static string Name(int err) => Math.Abs((long)err) switch
     {
         0 => "0", EPERM => "EPERM", ENOENT => "ENOENT", EIO => "EIO", ENOMEM => "ENOMEM", EBUSY => "EBUSY",
         EEXIST => "EEXIST", ENODEV => "ENODEV", EINVAL => "EINVAL", ENOSPC => "ENOSPC", ERANGE => "ERANGE",
-        ENOSYS => "ENOSYS", EOPNOTSUPP => "EOPNOTSUPP", EADDRINUSE => "EADDRINUSE", _ => $"E{Math.Abs(err)}",
+        ENOSYS => "ENOSYS", EOPNOTSUPP => "EOPNOTSUPP", EADDRINUSE => "EADDRINUSE", _ => $"E{Math.Abs((long)err)}",
     };
 }

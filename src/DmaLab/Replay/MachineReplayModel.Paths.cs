@@ -61,7 +61,7 @@ public sealed partial class MachineReplayModel
         if (dma == c.Phys || dma == ulong.MaxValue) return DmaPath.Direct;
         if (c.InIommuGroup) return DmaPath.Iommu;
         d.Offset = (long)(dma - c.Phys);
-        _notes.Add($"{d.Device.Name}: dma-direct with a dma-ranges offset of {(d.Offset < 0 ? "-" : "+")}0x{Math.Abs(d.Offset):x} (first mapping, line {c.Line})");
+        _notes.Add($"{d.Device.Name}: dma-direct with a dma-ranges offset of {(d.Offset < 0 ? "-" : "+")}0x{(d.Offset < 0 ? 0 - (ulong)d.Offset : (ulong)d.Offset):x} (first mapping, line {c.Line})");
         return DmaPath.Direct;
     }
 
@@ -142,6 +142,12 @@ public sealed partial class MachineReplayModel
         }
         else baseAddr = 0x7c00_0000;
         var geo = SwiotlbBoot.Geometry(spec, Math.Max(1, _opt.Cpus));
+        const ulong top = 1UL << PhysicalMemory.MaxPhysBits;
+        if (geo.Bytes < top - 0x7c00_0000 && baseAddr > top - geo.Bytes)
+        {
+            _notes.Add($"swiotlb pool base 0x{baseAddr:x} leaves no room for the {geo.Bytes >> 20} MiB pool in the model's {PhysicalMemory.MaxPhysBits}-bit physical space: placed at 0x7c000000");
+            baseAddr = 0x7c00_0000;
+        }
         _memory ??= new PhysicalMemory([new MemRange(new PhysAddr(0), 1UL << PhysicalMemory.MaxPhysBits)]);
         _pool = new SwiotlbPool(_memory, new MemRange(new PhysAddr(baseAddr), geo.Bytes), geo.Areas,
             forceBounce: _opt.Policy == ReplayPolicy.SwiotlbForce || spec.Mode == "force");

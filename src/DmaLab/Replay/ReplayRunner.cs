@@ -13,6 +13,10 @@ public static class ReplayRunner
     /// <summary>CPUs assumed when the trace has no "#P:N" header (trace_pipe output) and no platform says.</summary>
     public const int DefaultCpus = 64;
 
+    /// <summary>Most CPUs a kernel can have (Linux: CONFIG_NR_CPUS is at most 8192, MAXSMP); a "#P:N" header beyond
+    /// it is not a count a ring buffer printed, and the replay assumes <see cref="DefaultCpus"/> instead.</summary>
+    public const int MaxCpus = 8192;
+
     /// <summary>The streaming DMA mask of each device the platform lists (by name and bus id), for the validator.</summary>
     static Func<string, ulong>? StatedMasks(Platform.PlatformSpec? platform)
     {
@@ -69,7 +73,7 @@ public static class ReplayRunner
             {
                 first = false;
                 // The header (read before the first event) says how many CPUs the ring buffer had.
-                int cpus = reader.Stats.Cpus > 0 ? reader.Stats.Cpus : o.Platform?.Cpus ?? DefaultCpus;
+                int cpus = reader.Stats.Cpus is > 0 and <= MaxCpus ? reader.Stats.Cpus : o.Platform?.Cpus ?? DefaultCpus;
                 if (primary is not null) primary.Cpus = cpus;
                 if (whatIf is not null) whatIf.Cpus = cpus;
             }

@@ -45,7 +45,7 @@ public sealed partial class TraceReplayer
             else if (d.TranslatedMaps > 0 && d.ConstantOffset is long off && d.IommuMaps == 0 && !iommuEvents)
             {
                 ops = "dma-direct+offset";
-                why.Add($"every mapping has dma_addr = phys_addr {(off < 0 ? "-" : "+")} 0x{Math.Abs(off):x} (a dma-ranges offset)");
+                why.Add($"every mapping has dma_addr = phys_addr {(off < 0 ? "-" : "+")} 0x{(off < 0 ? 0 - (ulong)off : (ulong)off):x} (a dma-ranges offset)");
             }
             else if (d.TranslatedMaps > 0 || d.IommuMaps > 0)
             {
