@@ -19,7 +19,7 @@ public static class Program
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"dmalab: {parsed.Errors[0].Message} (see dmalab --help)");
+            Console.Error.WriteLine($"dmalab: {OneLine(parsed.Errors[0].Message)} (see dmalab --help)");
             return ExitCodes.BadInput;
         }
         try
@@ -36,5 +36,5 @@ public static class Program
     static bool IsBadInput(Exception e) => e is UsageException or DmaLab.Platform.PlatformSpecException
         or DmaLab.Platform.Dtb.DtbFormatException or DmaLab.Trace.TraceFormatException or IOException or UnauthorizedAccessException;
 
-    static string OneLine(string s) => s.ReplaceLineEndings(" ");
+    static string OneLine(string s) => TerminalText.Plain(s.ReplaceLineEndings(" "));
 }

@@ -13,14 +13,14 @@ public static class ReplayWhatIfView
         if (r.WhatIf is not { } w)
         {
             if (m is not null)
-                AnsiConsole.MarkupLine($"model: {Markup.Escape(m.Policy)}, IOMMU {Markup.Escape(m.Iommu)}; {m.Invalidations:N0} invalidations, IOVA rcache hit rate {m.IovaRcacheHitRate * 100:0.0} %, {Units.Bytes(m.BounceBytes)} bounced, estimated {m.EstimatedNs / 1e3:N1} µs of DMA-API work");
+                AnsiConsole.MarkupLine($"model: {TerminalText.Escape(m.Policy)}, IOMMU {TerminalText.Escape(m.Iommu)}; {m.Invalidations:N0} invalidations, IOVA rcache hit rate {m.IovaRcacheHitRate * 100:0.0} %, {Units.Bytes(m.BounceBytes)} bounced, estimated {m.EstimatedNs / 1e3:N1} µs of DMA-API work");
             return;
         }
-        var t = new Table().Title($"What-if: {Markup.Escape(w.Policy)}{(w.Iommu is null ? "" : " on " + Markup.Escape(w.Iommu))} (estimated speedup {ReplayWhatIfRows.Speedup(w.EstimatedSpeedup)})")
+        var t = new Table().Title($"What-if: {TerminalText.Escape(w.Policy)}{(w.Iommu is null ? "" : " on " + TerminalText.Escape(w.Iommu))} (estimated speedup {ReplayWhatIfRows.Speedup(w.EstimatedSpeedup)})")
             .AddColumns("", "As traced", "What-if");
         foreach (var (name, value) in ReplayWhatIfRows.Rows)
-            t.AddRow(Markup.Escape(name), Markup.Escape(value(w.Original)), Markup.Escape(value(w.WhatIf)));
+            t.AddRow(TerminalText.Escape(name), TerminalText.Escape(value(w.Original)), TerminalText.Escape(value(w.WhatIf)));
         AnsiConsole.Write(t);
-        foreach (var n in w.Notes) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(n)}[/]");
+        foreach (var n in w.Notes) AnsiConsole.MarkupLine($"[grey]{TerminalText.Escape(n)}[/]");
     }
 }

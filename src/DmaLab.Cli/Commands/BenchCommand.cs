@@ -24,12 +24,12 @@ public static class BenchCommand
             var result = BenchRunner.Run(options);
             if (result.Results.Count == 0) throw new UsageException($"--filter '{options.Filter}' matches no scenario ({string.Join(", ", BenchRunner.Names)})");
             if (pr.GetValue(json)) { Console.WriteLine(BenchResultJson.ToJson(result)); return ExitCodes.Ok; }
-            AnsiConsole.MarkupLine($"host: {Markup.Escape(result.Machine)}; {result.Threads} thread(s), {result.OpsPerThread:N0} ops per thread");
+            AnsiConsole.MarkupLine($"host: {TerminalText.Escape(result.Machine)}; {result.Threads} thread(s), {result.OpsPerThread:N0} ops per thread");
             var t = new Table().AddColumns("Scenario", "ns/op", "ops/s (all threads)", "bytes allocated/op", "What one op is");
             foreach (var e in result.Results)
-                t.AddRow(e.Name, e.NsPerOp.ToString("0.0"), e.OpsPerSec.ToString("N0"), e.AllocatedBytesPerOp.ToString("0.##"), Markup.Escape(e.Description));
+                t.AddRow(e.Name, e.NsPerOp.ToString("0.0"), e.OpsPerSec.ToString("N0"), e.AllocatedBytesPerOp.ToString("0.##"), TerminalText.Escape(e.Description));
             AnsiConsole.Write(t);
-            AnsiConsole.MarkupLine($"[grey]{Markup.Escape(result.Note)}[/]");
+            AnsiConsole.MarkupLine($"[grey]{TerminalText.Escape(result.Note)}[/]");
             return ExitCodes.Ok;
         });
         return cmd;

@@ -34,11 +34,11 @@ public static class CompareCommand
                 }));
                 return ExitCodes.Ok;
             }
-            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(cmp.Workload)}[/] on {Markup.Escape(cmp.Platform)}, seed {cmp.Seed}");
+            AnsiConsole.MarkupLine($"[bold]{TerminalText.Escape(cmp.Workload)}[/] on {TerminalText.Escape(cmp.Platform)}, seed {cmp.Seed}");
             var t = new Table().AddColumn("Metric");
-            foreach (var r in cmp.Rows) t.AddColumn(new TableColumn(Markup.Escape(r.Policy)).RightAligned());
+            foreach (var r in cmp.Rows) t.AddColumn(new TableColumn(TerminalText.Escape(r.Policy)).RightAligned());
             foreach (var (name, unit) in cmp.Metrics)
-                t.AddRow([Markup.Escape(name), .. cmp.Rows.Select(r => r.Value(name) is double v ? Markup.Escape(Units.Number(v, unit)) : "-")]);
+                t.AddRow([TerminalText.Escape(name), .. cmp.Rows.Select(r => r.Value(name) is double v ? TerminalText.Escape(Units.Number(v, unit)) : "-")]);
             t.AddRow(["findings", .. cmp.Rows.Select(r => r.Results.Sum(x => x.Findings.Count).ToString())]);
             AnsiConsole.Write(t);
             return ExitCodes.Ok;

@@ -30,8 +30,8 @@ public static class PlatformCommand
             }
             var t = new Table().AddColumns("Name", "Arch", "CPUs", "DRAM", "IOMMUs", "Devices", "Description");
             foreach (var s in specs)
-                t.AddRow(Markup.Escape(s.Name), s.Arch, s.Cpus.ToString(), Units.Bytes(s.Memory.Aggregate(0UL, (a, m) => a + m.Size)),
-                    s.Iommus.Count.ToString(), s.Devices.Count.ToString(), Markup.Escape(s.Description));
+                t.AddRow(TerminalText.Escape(s.Name), TerminalText.Escape(s.Arch), s.Cpus.ToString(), Units.Bytes(s.Memory.Aggregate(0UL, (a, m) => a + m.Size)),
+                    s.Iommus.Count.ToString(), s.Devices.Count.ToString(), TerminalText.Escape(s.Description));
             AnsiConsole.Write(t);
             return ExitCodes.Ok;
         });

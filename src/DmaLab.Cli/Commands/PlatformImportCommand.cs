@@ -41,7 +41,7 @@ public static class PlatformImportCommand
                 if (savePath is not null)
                 {
                     File.WriteAllText(savePath, PlatformLoader.Save(import.Platform));
-                    if (!asJson) AnsiConsole.MarkupLine($"saved [bold]{Markup.Escape(savePath)}[/]");
+                    if (!asJson) AnsiConsole.MarkupLine($"saved [bold]{TerminalText.Escape(savePath)}[/]");
                 }
             }
             return failed ? ExitCodes.BadInput : ExitCodes.Ok;
@@ -51,28 +51,28 @@ public static class PlatformImportCommand
 
     static void Render(string path, DtbImportReport r)
     {
-        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(path)}[/]: {Markup.Escape(r.Model)} ({Markup.Escape(string.Join(", ", r.Compatible))})");
+        AnsiConsole.MarkupLine($"[bold]{TerminalText.Escape(path)}[/]: {TerminalText.Escape(r.Model)} ({TerminalText.Escape(string.Join(", ", r.Compatible))})");
         var t = new Table().Title("IOMMU instances and their masters").AddColumns("IOMMU", "Compatible", "Driver model", "Cells", "Enabled", "Masters (ids)");
         foreach (var i in r.Iommus)
         {
             var masters = r.Masters.Where(m => m.IommuRefs.Any(x => x.Iommu == i.Path) || m.Iommu == i.Path)
                 .Select(m => m.Name + (m.Ids.Count > 0 ? " (" + string.Join(",", m.Ids.Select(x => $"0x{x:x}")) + ")" : ""));
-            t.AddRow(Markup.Escape(i.Path), Markup.Escape(i.Compatible), i.Driver, i.Cells.ToString(), i.Enabled ? "yes" : "no", Markup.Escape(string.Join("\n", masters)));
+            t.AddRow(TerminalText.Escape(i.Path), TerminalText.Escape(i.Compatible), i.Driver, i.Cells.ToString(), i.Enabled ? "yes" : "no", TerminalText.Escape(string.Join("\n", masters)));
         }
         AnsiConsole.Write(t);
         var m2 = new Table().Title("DMA masters").AddColumns("Master", "Coherent", "Mask", "DMA windows (bus -> cpu)", "Enabled");
         foreach (var m in r.Masters)
-            m2.AddRow(Markup.Escape(m.Path), m.Coherent ? "coherent" : "non-coherent", $"{m.Mask}-bit",
-                Markup.Escape(string.Join(" ", m.DmaRanges.Select(d => $"0x{d.BusAddr:x}->0x{d.CpuAddr:x}+0x{d.Size:x}"))), m.Enabled ? "yes" : "no");
+            m2.AddRow(TerminalText.Escape(m.Path), m.Coherent ? "coherent" : "non-coherent", $"{m.Mask}-bit",
+                TerminalText.Escape(string.Join(" ", m.DmaRanges.Select(d => $"0x{d.BusAddr:x}->0x{d.CpuAddr:x}+0x{d.Size:x}"))), m.Enabled ? "yes" : "no");
         AnsiConsole.Write(m2);
         if (r.ReservedMemory.Count > 0)
         {
             var rm = new Table().Title("Reserved memory and CMA").AddColumns("Node", "Base", "Size", "Kind");
             foreach (var x in r.ReservedMemory)
-                rm.AddRow(Markup.Escape(x.Path), x.Base is ulong b ? $"0x{b:x}" : "dynamic", Units.Bytes(x.Size),
-                    Markup.Escape(string.Join(" ", new[] { x.Compatible, x.Reusable ? "reusable (CMA)" : "", x.NoMap ? "no-map" : "" }.Where(s => s.Length > 0))));
+                rm.AddRow(TerminalText.Escape(x.Path), x.Base is ulong b ? $"0x{b:x}" : "dynamic", Units.Bytes(x.Size),
+                    TerminalText.Escape(string.Join(" ", new[] { x.Compatible, x.Reusable ? "reusable (CMA)" : "", x.NoMap ? "no-map" : "" }.Where(s => s.Length > 0))));
             AnsiConsole.Write(rm);
         }
-        foreach (var n in r.Notes) AnsiConsole.MarkupLine($"[yellow]note:[/] {Markup.Escape(n)}");
+        foreach (var n in r.Notes) AnsiConsole.MarkupLine($"[yellow]note:[/] {TerminalText.Escape(n)}");
     }
 }

@@ -33,7 +33,7 @@ public static class ReplayCommand
             ReplayReport report = progress
                 ? AnsiConsole.Progress().AutoClear(true).Start(ctx =>
                 {
-                    var task = ctx.AddTask($"reading {Markup.Escape(Path.GetFileName(input))}", maxValue: 1);
+                    var task = ctx.AddTask($"reading {TerminalText.Escape(Path.GetFileName(input))}", maxValue: 1);
                     return ReplayDriver.Run(request, timelineStream, p =>
                     {
                         if (p.InputLength is long len && len > 0) task.Value = Math.Min(1, (double)p.InputBytes / len);
@@ -57,36 +57,36 @@ public static class ReplayCommand
 
     static void Render(ReplayReport r, string? timeline, string? outDir)
     {
-        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(r.Input)}[/]: {r.Lines:N0} event lines, {r.SkippedLines:N0} skipped, {r.UnknownEventLines:N0} unknown-event lines, {r.LostEventCount:N0} lost events");
+        AnsiConsole.MarkupLine($"[bold]{TerminalText.Escape(r.Input)}[/]: {r.Lines:N0} event lines, {r.SkippedLines:N0} skipped, {r.UnknownEventLines:N0} unknown-event lines, {r.LostEventCount:N0} lost events");
         var p = r.Platform;
-        AnsiConsole.MarkupLine($"inferred: [bold]{Markup.Escape(p.DmaOps)}[/]{(p.Iommu ? $", IOMMU {Markup.Escape(p.IommuKind)} ({Markup.Escape(p.DomainLayout)})" : "")}{(p.Swiotlb ? p.SwiotlbForced ? ", swiotlb forced" : ", swiotlb" : "")}");
+        AnsiConsole.MarkupLine($"inferred: [bold]{TerminalText.Escape(p.DmaOps)}[/]{(p.Iommu ? $", IOMMU {TerminalText.Escape(p.IommuKind)} ({TerminalText.Escape(p.DomainLayout)})" : "")}{(p.Swiotlb ? p.SwiotlbForced ? ", swiotlb forced" : ", swiotlb" : "")}");
         var ev = new Table().Title("Events").AddColumns("Event", "Count");
-        foreach (var (name, count) in r.Events) ev.AddRow(Markup.Escape(name), count.ToString("N0"));
+        foreach (var (name, count) in r.Events) ev.AddRow(TerminalText.Escape(name), count.ToString("N0"));
         AnsiConsole.Write(ev);
         var t = new Table().Title("Devices").AddColumns("Device", "dma ops", "Maps", "Unmaps", "Bytes mapped", "Live at end", "Live bytes", "Peak live", "Maps/s");
         foreach (var d in r.Devices)
-            t.AddRow(Markup.Escape(d.Name), Markup.Escape(d.DmaOps ?? ""), d.Maps.ToString("N0"), d.Unmaps.ToString("N0"), Units.Bytes(d.BytesMapped),
+            t.AddRow(TerminalText.Escape(d.Name), TerminalText.Escape(d.DmaOps ?? ""), d.Maps.ToString("N0"), d.Unmaps.ToString("N0"), Units.Bytes(d.BytesMapped),
                 d.LiveMappingsAtEnd.ToString("N0"), Units.Bytes((ulong)d.LiveBytesAtEnd), d.PeakLiveMappings.ToString("N0"), d.MapsPerSecond.ToString("N0"));
         AnsiConsole.Write(t);
         var f = r.Fidelity;
         string colour = f.Compared > 0 && f.Matched == f.Compared ? "green" : "yellow";
-        AnsiConsole.MarkupLine($"fidelity ({Markup.Escape(f.Model)}): [{colour}]{f.Matched:N0} of {f.Compared:N0} dma_addr equal to the kernel's ({f.MatchRate * 100:0.00} %)[/], {f.NotComparable:N0} not comparable");
+        AnsiConsole.MarkupLine($"fidelity ({TerminalText.Escape(f.Model)}): [{colour}]{f.Matched:N0} of {f.Compared:N0} dma_addr equal to the kernel's ({f.MatchRate * 100:0.00} %)[/], {f.NotComparable:N0} not comparable");
         ReplayWhatIfView.Render(r);
         foreach (var m in f.FirstMismatches.Take(5))
-            AnsiConsole.MarkupLine($"  line {m.Line}: {Markup.Escape(m.Device)} {Markup.Escape(m.Event)} kernel {Markup.Escape(m.Expected)} model {Markup.Escape(m.Got)}");
+            AnsiConsole.MarkupLine($"  line {m.Line}: {TerminalText.Escape(m.Device)} {TerminalText.Escape(m.Event)} kernel {TerminalText.Escape(m.Expected)} model {TerminalText.Escape(m.Got)}");
         if (r.FindingCounts.Count > 0)
         {
             var ft = new Table().Title("Findings").AddColumns("Kind", "Count", "First");
             foreach (var (kind, count) in r.FindingCounts)
             {
                 var first = r.Findings.FirstOrDefault(x => x.Kind == kind);
-                ft.AddRow(Markup.Escape(kind), count.ToString("N0"), first is null ? "" : Markup.Escape($"line {first.Line}: {first.Device}: {first.Message}"));
+                ft.AddRow(TerminalText.Escape(kind), count.ToString("N0"), first is null ? "" : TerminalText.Escape($"line {first.Line}: {first.Device}: {first.Message}"));
             }
             AnsiConsole.Write(ft);
         }
         else AnsiConsole.MarkupLine("[green]no findings[/]");
-        foreach (var m in r.Malformed.Take(5)) AnsiConsole.MarkupLine($"[yellow]skipped line {m.Line}:[/] {Markup.Escape(m.Reason)}");
-        if (timeline is not null) AnsiConsole.MarkupLine($"timeline: [bold]{Markup.Escape(timeline)}[/] (open in ui.perfetto.dev)");
-        if (outDir is not null) AnsiConsole.MarkupLine($"wrote [bold]{Markup.Escape(Path.Combine(outDir, "replay.html"))}[/] and replay.json");
+        foreach (var m in r.Malformed.Take(5)) AnsiConsole.MarkupLine($"[yellow]skipped line {m.Line}:[/] {TerminalText.Escape(m.Reason)}");
+        if (timeline is not null) AnsiConsole.MarkupLine($"timeline: [bold]{TerminalText.Escape(timeline)}[/] (open in ui.perfetto.dev)");
+        if (outDir is not null) AnsiConsole.MarkupLine($"wrote [bold]{TerminalText.Escape(Path.Combine(outDir, "replay.html"))}[/] and replay.json");
     }
 }

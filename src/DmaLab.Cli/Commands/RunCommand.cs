@@ -40,7 +40,7 @@ public static class RunCommand
                     foreach (var r in WorkloadCatalog.RunAll(spec, s, names))
                     {
                         report.Workloads.Add(r);
-                        ctx.Status($"ran {Markup.Escape(r.Name)} {Markup.Escape(r.Variant)}");
+                        ctx.Status($"ran {TerminalText.Escape(r.Name)} {TerminalText.Escape(r.Variant)}");
                     }
                 });
             else report.Workloads.AddRange(WorkloadCatalog.RunAll(spec, s, names));
@@ -67,20 +67,20 @@ public static class RunCommand
 
     static void Render(RunReport r, string dir)
     {
-        AnsiConsole.MarkupLine($"platform [bold]{Markup.Escape(r.Platform)}[/] ({Markup.Escape(r.PlatformSource)}), seed {r.Seed}");
+        AnsiConsole.MarkupLine($"platform [bold]{TerminalText.Escape(r.Platform)}[/] ({TerminalText.Escape(r.PlatformSource)}), seed {r.Seed}");
         var dev = new Table().Title("DMA setup per device (arch_setup_dma_ops)").AddColumns("Device", "dma_map_ops", "Domain", "Why");
-        foreach (var d in r.Devices) dev.AddRow(Markup.Escape(d.Device), Markup.Escape(d.Ops), Markup.Escape(d.Domain), Markup.Escape(d.Reason));
+        foreach (var d in r.Devices) dev.AddRow(TerminalText.Escape(d.Device), TerminalText.Escape(d.Ops), TerminalText.Escape(d.Domain), TerminalText.Escape(d.Reason));
         AnsiConsole.Write(dev);
         var t = new Table().Title("Workloads").AddColumns("Workload", "Variant", "Key figures", "Findings");
         foreach (var w in r.Workloads)
         {
             var chosen = w.Metrics.Where(m => KeyMetrics.Contains(m.Name)).Take(5).ToList();
             string key = string.Join("\n", (chosen.Count > 0 ? chosen : w.Metrics.Take(4)).Select(m => $"{m.Name}: {Units.Number(m.Value, m.Unit)}"));
-            string findings = w.Findings.Count == 0 ? "[green]0[/]" : $"[red]{w.Findings.Count}[/] ({Markup.Escape(string.Join(", ", w.Findings.Select(f => f.Kind).Distinct().Take(3)))})";
-            t.AddRow(Markup.Escape(w.Name), Markup.Escape(w.Variant), Markup.Escape(key), findings);
+            string findings = w.Findings.Count == 0 ? "[green]0[/]" : $"[red]{w.Findings.Count}[/] ({TerminalText.Escape(string.Join(", ", w.Findings.Select(f => f.Kind).Distinct().Take(3)))})";
+            t.AddRow(TerminalText.Escape(w.Name), TerminalText.Escape(w.Variant), TerminalText.Escape(key), findings);
         }
         AnsiConsole.Write(t);
-        foreach (var n in r.Notes) AnsiConsole.MarkupLine($"[yellow]note:[/] {Markup.Escape(n)}");
-        AnsiConsole.MarkupLine($"wrote [bold]{Markup.Escape(Path.Combine(dir, "report.html"))}[/] and report.json ({r.Workloads.Count} workload runs, {r.FindingCount} findings)");
+        foreach (var n in r.Notes) AnsiConsole.MarkupLine($"[yellow]note:[/] {TerminalText.Escape(n)}");
+        AnsiConsole.MarkupLine($"wrote [bold]{TerminalText.Escape(Path.Combine(dir, "report.html"))}[/] and report.json ({r.Workloads.Count} workload runs, {r.FindingCount} findings)");
     }
 }
