@@ -20,6 +20,7 @@ public static class PlatformImportCommand
             var paths = pr.GetValue(files)!;
             string? savePath = pr.GetValue(save);
             if (savePath is not null && paths.Length != 1) throw new UsageException("--save takes exactly one input file");
+            if (savePath is not null) SafeOutput.CheckPath(savePath);
             bool asJson = pr.GetValue(json), many = paths.Length > 1, failed = false;
             foreach (var path in paths)
             {
@@ -33,14 +34,14 @@ public static class PlatformImportCommand
                 {
                     failed = true;
                     if (asJson) Console.WriteLine(DtbReportJson.SerializeError(path, e.Message));
-                    else Console.Error.WriteLine($"dmalab: {path}: {e.Message}");
+                    else Console.Error.WriteLine($"dmalab: {TerminalText.Plain(path)}: {TerminalText.Plain(e.Message.ReplaceLineEndings(" "))}");
                     continue;
                 }
                 if (asJson) Console.WriteLine(DtbReportJson.Serialize(import.Report, many ? path : null, indented: !many));
                 else Render(path, import.Report);
                 if (savePath is not null)
                 {
-                    File.WriteAllText(savePath, PlatformLoader.Save(import.Platform));
+                    SafeOutput.WriteAllText(savePath, PlatformLoader.Save(import.Platform));
                     if (!asJson) AnsiConsole.MarkupLine($"saved [bold]{TerminalText.Escape(savePath)}[/]");
                 }
             }

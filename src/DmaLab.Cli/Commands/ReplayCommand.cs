@@ -27,8 +27,11 @@ public static class ReplayCommand
             var request = new ReplayRequest(input, pr.GetValue(platform), pr.GetValue(policy), pr.GetValue(iommu), pr.GetValue(seed));
             bool asJson = pr.GetValue(json);
             string? timelinePath = pr.GetValue(timeline);
-            if (timelinePath is not null && Path.GetDirectoryName(Path.GetFullPath(timelinePath)) is string tdir) Directory.CreateDirectory(tdir);
-            using var timelineStream = timelinePath is null ? null : File.Create(timelinePath);
+            string? dir = pr.GetValue(outDir);
+            // Outputs are checked before the work and replaced only when it succeeded (SafeOutput).
+            if (dir is not null) { SafeOutput.CheckPath(Path.Combine(dir, "replay.json")); SafeOutput.CheckPath(Path.Combine(dir, "replay.html")); }
+            using var timelineOut = timelinePath is null ? null : SafeOutput.Create(timelinePath);
+            var timelineStream = timelineOut?.Stream;
             bool progress = !asJson && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
             ReplayReport report = progress
                 ? AnsiConsole.Progress().AutoClear(true).Start(ctx =>
@@ -42,12 +45,10 @@ public static class ReplayCommand
                 })
                 : ReplayDriver.Run(request, timelineStream, null);
 
-            if (pr.GetValue(outDir) is string dir)
-            {
-                Directory.CreateDirectory(dir);
-                File.WriteAllText(Path.Combine(dir, "replay.json"), ReplayReportJson.Serialize(report));
-                File.WriteAllText(Path.Combine(dir, "replay.html"), ReplayHtml.Render(report));
-            }
+            timelineOut?.Commit();
+            if (dir is not null)
+                SafeOutput.WriteTogether((Path.Combine(dir, "replay.json"), ReplayReportJson.Serialize(report)),
+                                         (Path.Combine(dir, "replay.html"), ReplayHtml.Render(report)));
             if (asJson) Console.WriteLine(ReplayReportJson.Serialize(report));
             else Render(report, timelinePath, pr.GetValue(outDir));
             return pr.GetValue(check) && report.Findings.Count > 0 ? ExitCodes.Findings : ExitCodes.Ok;

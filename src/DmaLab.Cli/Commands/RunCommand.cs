@@ -24,6 +24,9 @@ public static class RunCommand
         cmd.SetAction(pr =>
         {
             var spec = PlatformResolver.Resolve(pr.GetValue(platform)!);
+            string dir = pr.GetValue(outDir)!;
+            SafeOutput.CheckPath(Path.Combine(dir, "report.json"));
+            SafeOutput.CheckPath(Path.Combine(dir, "report.html"));
             var names = pr.GetValue(workloads) ?? [];
             foreach (var n in names)
                 if (!WorkloadCatalog.Names.Contains(n)) throw new UsageException($"unknown workload '{n}': expected one of {string.Join(", ", WorkloadCatalog.Names)}");
@@ -45,11 +48,8 @@ public static class RunCommand
                 });
             else report.Workloads.AddRange(WorkloadCatalog.RunAll(spec, s, names));
 
-            string dir = pr.GetValue(outDir)!;
-            Directory.CreateDirectory(dir);
             string jsonText = ReportJson.Render(report);
-            File.WriteAllText(Path.Combine(dir, "report.json"), jsonText);
-            File.WriteAllText(Path.Combine(dir, "report.html"), HtmlReport.Render(report));
+            SafeOutput.WriteTogether((Path.Combine(dir, "report.json"), jsonText), (Path.Combine(dir, "report.html"), HtmlReport.Render(report)));
             if (asJson) Console.WriteLine(jsonText);
             else Render(report, dir);
             return ExitCodes.Ok;
