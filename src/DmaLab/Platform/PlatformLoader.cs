@@ -41,15 +41,27 @@ public static class PlatformLoader
         return Load(reader, $"built-in:{name}");
     }
 
-    /// <summary>Parses and validates a platform from YAML text.</summary>
+    /// <summary>Parses and validates a platform from YAML text: its size, depth and aliases bounded
+    /// (<see cref="YamlLimits"/>), its keys and values checked against the spec (<see cref="PlatformYamlSchema"/>),
+    /// then every field against what boot needs (<see cref="PlatformValidator"/>).</summary>
     public static PlatformSpec Load(TextReader reader, string source)
     {
-        string text = reader.ReadToEnd();
+        var sb = new System.Text.StringBuilder();
+        var buf = new char[16384];
+        for (int n; (n = reader.Read(buf, 0, buf.Length)) > 0;)
+        {
+            sb.Append(buf, 0, n);
+            if (sb.Length > YamlLimits.MaxChars) throw new PlatformSpecException($"{source}: larger than {YamlLimits.MaxChars >> 20} MiB; not a platform file");
+        }
+        string text = sb.ToString();
         PlatformSpec spec;
         YamlStream doc = new();
         try
         {
+            YamlLimits.Check(text, source);
             doc.Load(new StringReader(text));
+            if (doc.Documents.Count == 0) throw new PlatformSpecException($"{source}: empty platform file");
+            PlatformYamlSchema.Check(doc.Documents[0].RootNode, source);
             spec = Deserializer.Deserialize<PlatformSpec>(text) ?? throw new PlatformSpecException($"{source}: empty platform file");
         }
         catch (YamlException e)
@@ -59,7 +71,7 @@ public static class PlatformLoader
         spec.Source = source;
         var locations = YamlLocations.Index(doc);
         PlatformValidator.Validate(spec, (path, message) =>
-            throw new PlatformSpecException($"{source}:{locations.LineOf(path)}: {path}: {message}"));
+            throw new PlatformSpecException($"{source}:{locations.PlaceOf(path)}: {path}: {message}"));
         return spec;
     }
 

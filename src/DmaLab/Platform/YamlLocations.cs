@@ -2,10 +2,11 @@ using YamlDotNet.RepresentationModel;
 
 namespace DmaLab.Platform;
 
-/// <summary>Maps field paths ("devices[2].iommu") to the line they are on, so validation errors can point at it.</summary>
+/// <summary>Maps field paths ("devices[2].iommu") to the line and column of their key, so validation errors can point
+/// at it.</summary>
 internal sealed class YamlLocations
 {
-    readonly Dictionary<string, long> _lines = new(StringComparer.OrdinalIgnoreCase);
+    readonly Dictionary<string, (long Line, long Column)> _lines = new(StringComparer.OrdinalIgnoreCase);
 
     public static YamlLocations Index(YamlStream doc)
     {
@@ -16,17 +17,16 @@ internal sealed class YamlLocations
 
     void Walk(YamlNode node, string path)
     {
-        _lines[path] = node.Start.Line;
+        _lines[path] = (node.Start.Line, node.Start.Column);
         switch (node)
         {
             case YamlMappingNode map:
                 foreach (var (k, v) in map.Children)
                 {
-                    string key = ((YamlScalarNode)k).Value ?? "";
+                    string key = (k as YamlScalarNode)?.Value ?? "";
                     string child = path.Length == 0 ? key : $"{path}.{key}";
-                    _lines[child] = k.Start.Line;
                     Walk(v, child);
-                    _lines[child] = k.Start.Line;
+                    _lines[child] = (k.Start.Line, k.Start.Column);
                 }
                 break;
             case YamlSequenceNode seq:
@@ -35,14 +35,14 @@ internal sealed class YamlLocations
         }
     }
 
-    /// <summary>The line of the path, or of its nearest ancestor that exists in the file.</summary>
-    public long LineOf(string path)
+    /// <summary>"line:column" of the path, or of its nearest ancestor that exists in the file.</summary>
+    public string PlaceOf(string path)
     {
         for (string p = path; ; )
         {
-            if (_lines.TryGetValue(p, out long line)) return line;
+            if (_lines.TryGetValue(p, out var at)) return $"{at.Line}:{at.Column}";
             int cut = Math.Max(p.LastIndexOf('.'), p.LastIndexOf('['));
-            if (cut <= 0) return _lines.GetValueOrDefault("", 1);
+            if (cut <= 0) return _lines.TryGetValue("", out var root) ? $"{root.Line}:{root.Column}" : "1:1";
             p = p[..cut];
         }
     }

@@ -10,7 +10,7 @@ public sealed partial class MachineWhatIfModel
     // Live scatterlists and coherent allocations, keyed by (trace device id, the what-if's first dma address).
     readonly Dictionary<(int Dev, ulong Dma), (Scatterlist Sg, int Nents)> _sgLive = new();
     readonly Stack<Scatterlist> _sgFree = new();
-    readonly Dictionary<(int Dev, ulong Dma), (ulong Cpu, bool Pages)> _allocs = new();
+    readonly Dictionary<(int Dev, ulong Dma), (ulong Cpu, bool Pages, ulong Size)> _allocs = new();
     long _maps, _unmaps, _failures, _bounces, _pteGranules, _pteUnmapped, _touches, _touchFaults, _beyondDram;
     ulong _bouncedMappingBytes, _apiNs, _deviceNs;
 
@@ -182,7 +182,7 @@ public sealed partial class MachineWhatIfModel
         EndApi(t0);
         if (handle.IsError) { _failures++; return DmaAddr.MappingError; }
         if (d.Translated) _pteGranules += (long)((c.Size + d.Granule - 1) / d.Granule);
-        _allocs[(c.DeviceId, handle.Value)] = (cpuOrPage, pages);
+        _allocs[(c.DeviceId, handle.Value)] = (cpuOrPage, pages, c.Size);
         Touch(d, handle.Value, c.Size, DmaDirection.Bidirectional);
         return handle;
     }
@@ -190,12 +190,15 @@ public sealed partial class MachineWhatIfModel
     public void Free(in ReplayCall c)
     {
         var d = D(c);
-        if (c.ModelDmaAddr.IsError || BeyondDram(c, c.Size) || !_allocs.Remove((c.DeviceId, c.ModelDmaAddr.Value), out var a)) return;
+        if (c.ModelDmaAddr.IsError || !_allocs.Remove((c.DeviceId, c.ModelDmaAddr.Value), out var a)) return;
+        // The allocation is freed with the size it was made with: a traced free of another size is the traced
+        // kernel's finding (free-size-mismatch), and freeing the wrong number of pages would corrupt the model.
+        ulong size = a.Size;
         ulong t0 = Begin(c);
-        if (a.Pages) _m!.Dma.FreePages(Cpu(c.Cpu), d.Device, c.Size, new PhysAddr(a.Cpu), c.ModelDmaAddr, c.Dir);
-        else _m!.Dma.FreeAttrs(Cpu(c.Cpu), d.Device, c.Size, new CpuAddr(a.Cpu), c.ModelDmaAddr, c.Attrs);
+        if (a.Pages) _m!.Dma.FreePages(Cpu(c.Cpu), d.Device, size, new PhysAddr(a.Cpu), c.ModelDmaAddr, c.Dir);
+        else _m!.Dma.FreeAttrs(Cpu(c.Cpu), d.Device, size, new CpuAddr(a.Cpu), c.ModelDmaAddr, c.Attrs);
         EndApi(t0);
-        Unmapped(d, c.ModelDmaAddr.Value, c.Size);
+        Unmapped(d, c.ModelDmaAddr.Value, size);
     }
 
     public void Sync(in ReplayCall c)

@@ -32,7 +32,7 @@ public class PlatformCliTests
         Assert.Equal(2, r.ExitCode);
         string err = r.Stderr.Trim();
         Assert.DoesNotContain('\n', err);
-        Assert.Contains("bad.yaml:7: devices[0].dmaMask", err);
+        Assert.Contains("bad.yaml:7:5: devices[0].dmaMask", err);
         Assert.DoesNotContain("   at ", err);
     }
 

@@ -54,7 +54,7 @@ public class PlatformLoaderTests
                 iommu: nope
             """;
         var e = Assert.Throws<PlatformSpecException>(() => PlatformLoader.Load(new StringReader(yaml), "board.yaml"));
-        Assert.Equal("board.yaml:9: devices[1].iommu: no IOMMU named 'nope'", e.Message);
+        Assert.Equal("board.yaml:9:5: devices[1].iommu: no IOMMU named 'nope'", e.Message);
     }
 
     [Fact]

@@ -46,9 +46,9 @@ public class ZpciSpecTests
 
     [Theory]
     [InlineData("""  - { name: a, bus: platform, iommu: s390-iommu.00000001, streamIds: [ 1 ], zpci: { tlbRefresh: true } }""",
-        "z.yaml:8: devices[0].zpci: zPCI attributes belong to PCI functions (bus: pci)")]
+        "z.yaml:8:77: devices[0].zpci: zPCI attributes belong to PCI functions (bus: pci)")]
     [InlineData("""  - { name: "0001:00:00.0", bus: pci, zpci: { fid: 1 } }""",
-        "z.yaml:8: devices[0].zpci: zPCI attributes need the device behind an S390Iommu IOMMU (iommu: '')")]
+        "z.yaml:8:39: devices[0].zpci: zPCI attributes need the device behind an S390Iommu IOMMU (iommu: '')")]
     public void MisplacedZpciAttributesNameFileLineAndField(string device, string message)
     {
         var e = Assert.Throws<PlatformSpecException>(() => Load(device));
