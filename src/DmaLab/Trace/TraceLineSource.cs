@@ -39,6 +39,7 @@ internal sealed class TraceLineSource : IDisposable
     /// <summary>Next line without its terminator; false at end of input. The span is valid until the next call.</summary>
     public bool TryReadLine(out ReadOnlySpan<byte> line)
     {
+        SkipRestOfCutLine();
         LastLineCut = false;
         int scanFrom = _start;
         while (true)
@@ -59,10 +60,11 @@ internal sealed class TraceLineSource : IDisposable
             }
             if (_end - _start >= MaxLineBytes)
             {
-                // Overlong line: hand out what we have, then drop the rest of it.
+                // Overlong line: hand out what we have; the rest of it is dropped at the next call (dropping it now
+                // would refill the buffer under the span handed out).
                 line = Take(_end, _end);
                 LastLineCut = true;
-                SkipToNewline();
+                _skipRest = true;
                 return true;
             }
             int keptBefore = _start;
@@ -81,6 +83,7 @@ internal sealed class TraceLineSource : IDisposable
     /// </summary>
     public bool TryReadBlock(int maxBytes, out ReadOnlySpan<byte> block, out bool singleLine)
     {
+        SkipRestOfCutLine();
         LastLineCut = false;
         singleLine = false;
         while (true)
@@ -111,6 +114,15 @@ internal sealed class TraceLineSource : IDisposable
         _consumed += next - _start;
         _start = next;
         return _buf.AsSpan(s, e - s);
+    }
+
+    bool _skipRest;
+
+    void SkipRestOfCutLine()
+    {
+        if (!_skipRest) return;
+        _skipRest = false;
+        SkipToNewline();
     }
 
     void SkipToNewline()

@@ -126,3 +126,4 @@ public class TraceRecordValidatorTests
         Assert.Equal(0, r.SkippedLines);
     }
 }
+

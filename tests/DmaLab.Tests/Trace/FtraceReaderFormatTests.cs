@@ -156,9 +156,29 @@ public class FtraceReaderFormatTests
     }
 }
 
-/// <summary>Counts the input states are added without overflow: a lost-events total stops at long.MaxValue.</summary>
-public class FtraceLostEventsTests
+/// <summary>Input that goes past the reader's limits: counts add up without overflow (a lost-events total stops at
+/// long.MaxValue), a line over 1 MiB is reported with its own number and text.</summary>
+public class FtraceInputLimitsTests
 {
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_line_over_one_mebibyte_is_reported_with_its_own_number_and_text(bool readAhead)
+    {
+        string head = "              ip-187     [000] .....     1.000018: dma_map_page: 0000:00:04.0 dir=FROM_DEVICE dma_addr=1000 size=64 phys_addr=1000 attrs=";
+        string text = "# tracer: nop\n" + head + new string('A', 3 << 20) + "\n" +
+                      TraceTestUtil.Line("dma_unmap_page", "0000:00:04.0 dir=FROM_DEVICE dma_addr=1000 size=64 attrs=") + "garbage\n";
+        using var reader = TraceTestUtil.ReaderOf(text, options: new FtraceReaderOptions { ReadAhead = readAhead });
+        var records = TraceTestUtil.ReadAll(reader);
+        var s = reader.Stats;
+        Assert.Equal(4, s.Lines);
+        Assert.Equal(3, Assert.Single(records).Line);
+        Assert.Equal([2L, 4L], s.Malformed.Select(m => m.Line));
+        Assert.Equal("line longer than 1 MiB", s.Malformed[0].Reason);
+        Assert.StartsWith(head[..100], s.Malformed[0].Text);
+        Assert.Equal("garbage", s.Malformed[1].Text);
+    }
+
     [Fact]
     public void Huge_lost_counts_saturate_instead_of_wrapping()
     {
