@@ -83,6 +83,7 @@ public static class PlatformLoader
         string m = e.Message;
         // YamlDotNet prefixes "(Line: a, Col: b, Idx: c) - (Line..): "; the location is already printed.
         int dash = m.LastIndexOf("): ", StringComparison.Ordinal);
-        return dash >= 0 && m.StartsWith("(Line", StringComparison.Ordinal) ? m[(dash + 3)..] : m;
+        m = dash >= 0 && m.StartsWith("(Line", StringComparison.Ordinal) ? m[(dash + 3)..] : m;
+        return m.StartsWith("Duplicate key ", StringComparison.Ordinal) ? $"duplicate key '{m["Duplicate key ".Length..]}'" : m;
     }
 }

@@ -99,5 +99,5 @@ public partial class PlatformFuzzTests
         {
             string yaml = Mutate(seed, out string name);
             FuzzBudget.Bounded($"seed {seed} ({name}):\n{yaml}", () => LoadBootMap(yaml, name + ".yaml"), _ => false);
-        }, iter: FuzzBudget.Cases(600));
+        }, iter: FuzzBudget.Cases(500));
 }
