@@ -349,8 +349,11 @@ internal sealed class ReplayReorderWindow
                 if (x.Pid != e.Pid) return;
                 if (x.IrqLevel > e.IrqLevel) { crossed = true; continue; }
                 if (x.IrqLevel < e.IrqLevel) return;
-                if (!crossed || !(x.Kind is TraceEventKind.DmaUnmapSg or TraceEventKind.DmaFree or TraceEventKind.DmaFreePages
-                                      or TraceEventKind.DmaFreeSgt)) return;
+                if (!(x.Kind is TraceEventKind.DmaUnmapSg or TraceEventKind.DmaFree or TraceEventKind.DmaFreePages
+                      or TraceEventKind.DmaFreeSgt)) return;
+                // The free happens at the unmap line's time (it matters for when queue_iova() armed the flush timer).
+                if (e.TimestampNs > x.TimestampNs) x.TimestampNs = e.TimestampNs;
+                if (!crossed) return;
                 // Rotate [k, i]: the call record goes after the unmap line.
                 int n = i - k + 1;
                 Span<int> order = n <= 256 ? stackalloc int[n] : new int[n];
