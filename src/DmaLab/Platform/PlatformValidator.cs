@@ -14,6 +14,9 @@ public static class PlatformValidator
         "generic", "gpu", "gpu-2d", "gpu-3d", "isp", "nvme", "nic", "emmc", "usb", "video", "legacy",
     };
 
+    /// <summary>Most CPUs a modelled machine has (each holds per-CPU IOVA caches, flush queues, swiotlb areas).</summary>
+    public const int MaxCpus = 1024;
+
     /// <summary>Most DRAM the page allocator of a modelled machine manages (see the check in <see cref="Validate"/>).</summary>
     public const ulong MaxManagedDram = 64UL << 30;
     /// <summary>DRAM boot needs left after its reservations (page tables, command queues, the kernel's allocations).</summary>
@@ -41,7 +44,7 @@ public static class PlatformValidator
     {
         if (string.IsNullOrWhiteSpace(spec.Name)) fail("name", "a platform needs a name");
         if (!Arches.Contains(spec.Arch)) fail("arch", $"expected one of {string.Join(", ", Arches)}, got '{spec.Arch}'");
-        if (spec.Cpus is < 1 or > 1024) fail("cpus", $"expected 1..1024, got {spec.Cpus}");
+        if (spec.Cpus is < 1 or > MaxCpus) fail("cpus", $"expected 1..{MaxCpus}, got {spec.Cpus}");
         if (spec.CacheLineSize is not (16 or 32 or 64 or 128 or 256)) fail("cacheLineSize", $"expected a power of two 16..256, got {spec.CacheLineSize}");
         // The kernel's vmalloc area holds the DMA remaps (Linux: VMALLOC_START..VMALLOC_END); boot places its
         // window in the 47-bit kernel half, so it is page-granular and at most 64 TiB.

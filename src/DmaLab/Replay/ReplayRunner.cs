@@ -13,9 +13,11 @@ public static class ReplayRunner
     /// <summary>CPUs assumed when the trace has no "#P:N" header (trace_pipe output) and no platform says.</summary>
     public const int DefaultCpus = 64;
 
-    /// <summary>Most CPUs a kernel can have (Linux: CONFIG_NR_CPUS is at most 8192, MAXSMP); a "#P:N" header beyond
-    /// it is not a count a ring buffer printed, and the replay assumes <see cref="DefaultCpus"/> instead.</summary>
-    public const int MaxCpus = 8192;
+    /// <summary>Most CPUs the model boots, as for a platform file (<see cref="Platform.PlatformValidator.MaxCpus"/>):
+    /// each possible CPU holds per-CPU IOVA caches and flush queues. A "#P:N" header beyond it (Linux allows up to
+    /// 8192, MAXSMP; a mutated header says anything) is not used: the replay assumes the platform's CPUs or
+    /// <see cref="DefaultCpus"/> and says so in the model notes.</summary>
+    public const int MaxCpus = Platform.PlatformValidator.MaxCpus;
 
     /// <summary>The streaming DMA mask of each device the platform lists (by name and bus id), for the validator.</summary>
     static Func<string, ulong>? StatedMasks(Platform.PlatformSpec? platform)
@@ -66,6 +68,7 @@ public static class ReplayRunner
             Validator = ro.Validator ?? new TraceRecordValidator(StatedMasks(o.Platform)),
         });
         bool first = true;
+        string? cpuNote = null;
         using var ahead = FtraceReadAhead.Open(reader);
         while (ahead.Read())
         {
@@ -74,6 +77,8 @@ public static class ReplayRunner
                 first = false;
                 // The header (read before the first event) says how many CPUs the ring buffer had.
                 int cpus = reader.Stats.Cpus is > 0 and <= MaxCpus ? reader.Stats.Cpus : o.Platform?.Cpus ?? DefaultCpus;
+                if (reader.Stats.Cpus > MaxCpus)
+                    cpuNote = $"the trace header says #P:{reader.Stats.Cpus}, beyond the {MaxCpus} CPUs the model boots: replayed with {cpus}";
                 if (primary is not null) primary.Cpus = cpus;
                 if (whatIf is not null) whatIf.Cpus = cpus;
             }
@@ -86,6 +91,7 @@ public static class ReplayRunner
         {
             report.Model = primary.Stats();
             report.ModelNotes = primary.Notes.ToList();
+            if (cpuNote is not null) report.ModelNotes.Insert(0, cpuNote);
         }
         if (whatIf is not null) report.WhatIf = whatIf.Report(report.Model);
         return report;
