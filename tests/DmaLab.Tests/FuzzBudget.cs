@@ -20,6 +20,10 @@ internal static class FuzzBudget
     public static int Cases(int suiteDefault) =>
         int.TryParse(Environment.GetEnvironmentVariable("DMALAB_FUZZ_CASES"), out int n) && n > 0 ? n : suiteDefault;
 
+    /// <summary>Cases of a fuzz test that starts the binary per case (about a second each): a thousandth of
+    /// DMALAB_FUZZ_CASES, at least <paramref name="suiteDefault"/>.</summary>
+    public static int ProcessCases(int suiteDefault) => Math.Max(suiteDefault, Cases(suiteDefault * 1000) / 1000);
+
     /// <summary>Runs <paramref name="body"/> on its own thread and fails when it throws anything but an exception
     /// <paramref name="expected"/> accepts, runs past <see cref="CaseTimeout"/> or allocates more than
     /// <see cref="CaseAllocationLimit"/>. <paramref name="what"/> names the input in the failure.</summary>
