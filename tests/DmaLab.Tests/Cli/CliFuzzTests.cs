@@ -37,7 +37,7 @@ public class CliFuzzTests
             File.WriteAllBytes(trace, ReplayFuzzTests.MutatedTrace(seed));
             var mode = Modes[(int)(seed % (ulong)Modes.Length)];
             AssertCleanExit(CliRunner.Run(["replay", trace, .. mode]), $"seed {seed} {string.Join(' ', mode)}");
-        }, iter: FuzzBudget.ProcessCases(8), threads: 1);
+        }, iter: FuzzBudget.ProcessCases(4), threads: 1);
 
     [Fact]
     public void Mutated_platform_files_show_through_the_binary_with_clean_exits() =>
@@ -46,5 +46,5 @@ public class CliFuzzTests
             string dir = CliRunner.TempDir(), yaml = Path.Combine(dir, "p.yaml");
             File.WriteAllText(yaml, PlatformFuzzTests.Mutate(seed, out _));
             AssertCleanExit(CliRunner.Run("platform", "show", yaml), $"seed {seed}");
-        }, iter: FuzzBudget.ProcessCases(6), threads: 1);
+        }, iter: FuzzBudget.ProcessCases(3), threads: 1);
 }

@@ -175,9 +175,9 @@ public partial class ReplayFuzzTests
 
     [Fact]
     public void Mutated_real_lines_replay_as_traced_in_bounded_time_and_memory() =>
-        Gen.ULong.Sample(seed => Replay(MutatedTrace(seed), Modes[0], seed), iter: FuzzBudget.Cases(1500));
+        Gen.ULong.Sample(seed => Replay(MutatedTrace(seed), Modes[0], seed), iter: FuzzBudget.Cases(1200));
 
     [Fact]
     public void Mutated_real_lines_replay_under_every_what_if_in_bounded_time_and_memory() =>
-        Gen.ULong.Sample(seed => Replay(MutatedTrace(seed), Modes[1 + (int)(seed % 7)], seed), iter: FuzzBudget.Cases(560));
+        Gen.ULong.Sample(seed => Replay(MutatedTrace(seed), Modes[1 + (int)(seed % 7)], seed), iter: FuzzBudget.Cases(400));
 }
