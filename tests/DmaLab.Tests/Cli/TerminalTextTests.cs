@@ -45,4 +45,18 @@ public class TerminalTextTests
         Assert.False(HasControl(r.Stdout + r.Stderr), r.Stdout + r.Stderr);
         Assert.Contains("\\x1b]0;owned", r.Stdout + r.Stderr);
     }
+
+    [Fact]
+    public void A_device_tree_model_with_escape_sequences_is_shown_as_text()
+    {
+        var blob = DmaLab.Tests.Platform.Dtb.FdtBuilder.SmallSoc();
+        int at = blob.AsSpan().IndexOf("Test SoC"u8);
+        "\u001b]0;ow\u0007x"u8.CopyTo(blob.AsSpan(at));
+        string dir = CliRunner.TempDir(), file = Path.Combine(dir, "evil.dtb");
+        File.WriteAllBytes(file, blob);
+        var r = CliRunner.Run("platform", "import", file);
+        Assert.Equal(0, r.ExitCode);
+        Assert.False(HasControl(r.Stdout), r.Stdout);
+        Assert.Contains("\\x1b]0;ow\\x07x", r.Stdout);
+    }
 }
