@@ -109,15 +109,22 @@ public static class PlatformValidator
             if (!IommuModels.Contains(m.Model)) fail($"{p}.model", $"expected one of {string.Join(", ", IommuModels)}, got '{m.Model}'");
             if (m.Ias is not 0 and (< 32 or > 64)) fail($"{p}.ias", $"expected 0 (driver default) or 32..64 bits, got {m.Ias}");
             if (m.Oas is not 0 and (< 32 or > 64)) fail($"{p}.oas", $"expected 0 (driver default) or 32..64 bits, got {m.Oas}");
+            // The LPAE formats encode the output size as a PARange value (io-pgtable-arm.c arm_lpae_alloc_pgtable_s1():
+            // 32, 36, 40, 42, 44 or 48 bits; wider sizes are cut to 48); the short-descriptor formats (v7s) are 32-bit.
+            if (m.Model is "ArmSmmu" or "ArmSmmuV3" or "Ipmmu" && m.Oas is not (0 or 32 or 36 or 40 or 42 or 44 or >= 48))
+                fail($"{p}.oas", $"expected 0 (driver default), 32, 36, 40, 42, 44 or 48 and up (an LPAE PARange), got {m.Oas}");
+            if (m.Model is "Msm" or "Sun50i" && (m.Ias is not (0 or 32) || m.Oas is not (0 or 32)))
+                fail($"{p}.{(m.Ias is not (0 or 32) ? "ias" : "oas")}", $"short-descriptor (ARMv7s) tables take 32-bit input and output addresses, got ias {m.Ias}, oas {m.Oas}");
             // The 64-bit formats take table pages from anywhere in DRAM and refuse one the walker cannot reach
             // (io-pgtable-arm.c: "Cannot accommodate DMA translation for IOMMU page tables"): all of DRAM must be
             // below 2^oas, or the domains of this IOMMU cannot be built.
             if (m.Oas is > 0 and < 64 && m.Model is "ArmSmmu" or "ArmSmmuV3" or "IntelVtd" or "AmdIommu" or "Ipmmu"
                 && spec.Memory.Count > 0 && spec.Memory.Max(r => r.Base + r.Size) > 1UL << m.Oas)
                 fail($"{p}.oas", $"DRAM ends at 0x{spec.Memory.Max(r => r.Base + r.Size):x}, beyond the {m.Oas}-bit output address the table walker reaches");
-            // pgsize_bitmap: page sizes of 4 KiB and up, one of them a granule every format can walk (4K, 16K, 64K).
-            if (m.PgsizeBitmap != 0 && ((m.PgsizeBitmap & 0xfff) != 0 || (m.PgsizeBitmap & (1UL << 12 | 1UL << 14 | 1UL << 16)) == 0))
-                fail($"{p}.pgsizeBitmap", $"expected 0 (driver default) or page sizes of 4 KiB and up including 4K, 16K or 64K, got 0x{m.PgsizeBitmap:x}");
+            // pgsize_bitmap: its smallest page size is the IOVA granule, which iommu-dma needs no larger than the
+            // kernel's 4 KiB PAGE_SIZE (init_iova_domain()): 4 KiB and larger sizes only.
+            if (m.PgsizeBitmap != 0 && (m.PgsizeBitmap & 0x1fff) != 0x1000)
+                fail($"{p}.pgsizeBitmap", $"expected 0 (driver default) or page sizes of 4 KiB and up, 4 KiB included (the IOVA granule), got 0x{m.PgsizeBitmap:x}");
             if (m.ContextBanks is < 0 or > 128) fail($"{p}.contextBanks", $"expected 0 (driver default) to 128 (ARM_SMMU_MAX_CBS), got {m.ContextBanks}");
             if (m.IotlbEntries is < 0 or > 1 << 16) fail($"{p}.iotlbEntries", $"expected 0 (driver default) to 65536, got {m.IotlbEntries}");
             if (m.IotlbWays < 0 || m.IotlbWays > Math.Max(1, m.IotlbEntries == 0 ? 1 << 16 : m.IotlbEntries)) fail($"{p}.iotlbWays", $"expected 0 (driver default) to iotlbEntries, got {m.IotlbWays}");
