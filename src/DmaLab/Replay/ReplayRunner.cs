@@ -3,7 +3,8 @@ using DmaLab.Trace;
 namespace DmaLab.Replay;
 
 /// <summary>
-/// One-call replay for the CLI: streams an ftrace text (plain, .xz or .gz) through the <see cref="TraceReplayer"/>
+/// One-call replay for the CLI: streams a capture (ftrace text or a trace-cmd .dat, plain, .xz or .gz; see
+/// <see cref="TraceSource"/>) through the <see cref="TraceReplayer"/>
 /// with a <see cref="MachineReplayModel"/> (fidelity against the kernel's addresses), optionally a what-if
 /// (<see cref="ReplayWhatIf"/>) and an observer (the CLI's timeline), in constant memory. Bad input throws
 /// <see cref="TraceFormatException"/> with a one-line message.
@@ -17,7 +18,7 @@ public static class ReplayRunner
     {
         ArgumentNullException.ThrowIfNull(input);
         var o = options ?? new ReplayRunOptions();
-        using var reader = new FtraceReader(input, name, new FtraceReaderOptions { Progress = o.Progress, ReadAhead = o.ReadAhead });
+        using var source = TraceSource.Open(input, name, new FtraceReaderOptions { Progress = o.Progress, ReadAhead = o.ReadAhead });
 
         MachineReplayModel? primary = o.NoModel ? null : new MachineReplayModel(new MachineReplayOptions
         {
@@ -47,20 +48,19 @@ public static class ReplayRunner
             MaxPhases = ro.MaxPhases, MaxProcesses = ro.MaxProcesses, ReorderWindow = ro.ReorderWindow,
         });
         bool first = true;
-        using var ahead = FtraceReadAhead.Open(reader);
-        while (ahead.Read())
+        while (source.Read())
         {
             if (first)
             {
                 first = false;
                 // The header (read before the first event) says how many CPUs the ring buffer had.
-                int cpus = reader.Stats.Cpus > 0 ? reader.Stats.Cpus : o.Platform?.Cpus ?? DefaultCpus;
+                int cpus = source.Stats.Cpus > 0 ? source.Stats.Cpus : o.Platform?.Cpus ?? DefaultCpus;
                 if (primary is not null) primary.Cpus = cpus;
                 if (whatIf is not null) whatIf.Cpus = cpus;
             }
-            ahead.Exchange(replayer.ConsumeOwned(ahead.Current));
+            source.Exchange(replayer.ConsumeOwned(source.Current));
         }
-        var report = replayer.Finish(reader.Stats);
+        var report = replayer.Finish(source.Stats);
         report.ReorderedCalls = replayer.ReorderedCalls;
         if (primary is not null)
         {

@@ -61,10 +61,17 @@ public sealed partial class TraceReplayer
     /// <summary>Reads every record of <paramref name="reader"/> through a new replayer and returns the report.</summary>
     public static ReplayReport Replay(FtraceReader reader, ReplayOptions? options = null)
     {
+        using var ahead = FtraceReadAhead.Open(reader);
+        return Replay((ITraceRecordSource)ahead, options);
+    }
+
+    /// <summary>Reads every record of <paramref name="source"/> (any form: <see cref="TraceSource.Open"/>) through a
+    /// new replayer and returns the report.</summary>
+    public static ReplayReport Replay(ITraceRecordSource source, ReplayOptions? options = null)
+    {
         var replayer = new TraceReplayer(options);
-        using (var ahead = FtraceReadAhead.Open(reader))
-            while (ahead.Read()) ahead.Exchange(replayer.ConsumeOwned(ahead.Current));
-        return replayer.Finish(reader.Stats);
+        while (source.Read()) source.Exchange(replayer.ConsumeOwned(source.Current));
+        return replayer.Finish(source.Stats);
     }
 
     public IReadOnlyList<ReplayDeviceStats> Devices => _devices;

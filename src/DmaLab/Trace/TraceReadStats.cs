@@ -38,8 +38,11 @@ public sealed class TraceReadStats
     public (long InBuffer, long Written) Entries { get; internal set; } = (-1, -1);
     /// <summary>"#P:N" of the header: CPUs the trace buffer had (possible CPUs), -1 when absent.</summary>
     public int Cpus { get; internal set; } = -1;
-    /// <summary>Compression detected on the input ("none", "xz", "gzip").</summary>
+    /// <summary>Compression detected on the input ("none", "xz", "gzip"; for a .dat also its own: "zstd", "xz+zstd").</summary>
     public string Compression { get; internal set; } = "none";
+    /// <summary>What the input was: "ftrace text" or "trace-cmd .dat v7" (then <see cref="Lines"/> and
+    /// <see cref="EventLines"/> count records and <see cref="TextBytes"/> ring-buffer page bytes).</summary>
+    public string Format { get; internal set; } = "ftrace text";
 
     internal void CountEvents(int nameId, long n)
     {
