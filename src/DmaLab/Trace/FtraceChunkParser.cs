@@ -78,6 +78,7 @@ internal sealed class FtraceChunkParser
         if (c.Cut) { AddMalformed(c, lineNo, "line longer than 1 MiB", line); return; }
 
         c.EventLines++;
+        if (h.Event.SequenceEqual("print"u8)) UnwrapPrint(ref h);
         int nameId = _events.Intern(h.Event);
         c.CountEvent(nameId);
         string eventName = _events[nameId];
@@ -116,6 +117,26 @@ internal sealed class FtraceChunkParser
         c.Add(r, (int)lineNo, r.DeviceId, taskId, flagsId, nameId);
     }
 
+    /// <summary>
+    /// `trace-cmd report` prints ftrace's print event (a trace_marker write) as "print: tracing_mark_write: TEXT",
+    /// where tracefs prints "tracing_mark_write: TEXT" (the function its ip lies in, then the text): the event is
+    /// named by that function, as in tracefs.
+    /// </summary>
+    static void UnwrapPrint(ref FtraceLineParser.Header h)
+    {
+        var f = h.Fields;
+        int colon = f.IndexOf((byte)':');
+        if (colon <= 0 || colon > 64) return;
+        var sym = f[..colon];
+        foreach (byte b in sym)
+            if (!(b is >= (byte)'a' and <= (byte)'z' || b is >= (byte)'A' and <= (byte)'Z' || b is >= (byte)'0' and <= (byte)'9' || b is (byte)'_' or (byte)'.'))
+                return;
+        h.Event = sym;
+        int start = colon + 1;
+        if (start < f.Length && f[start] == (byte)' ') start++;
+        h.Fields = f[start..];
+    }
+
     /// <summary>The names behind the ids of a packed record (the reader thread's views).</summary>
     public string TaskName(int id) => _tasks.NameOf(id);
     public string FlagsName(int id) => id < 0 ? "" : _strings.NameOf(id);
@@ -142,9 +163,17 @@ internal sealed class FtraceChunkParser
     }
 
     /// <summary>The header tracefs prints before the events: "# tracer: NAME", "# entries-in-buffer/entries-written:
-    /// A/B   #P:N" (Linux: kernel/trace/trace.c, print_event_info()).</summary>
+    /// A/B   #P:N" (Linux: kernel/trace/trace.c, print_event_info()); and `trace-cmd report`'s "cpus=N".</summary>
     static void ReadHeaderComment(ReadOnlySpan<byte> line, FtraceChunk c)
     {
+        if (line.StartsWith("cpus="u8))
+        {
+            // `trace-cmd report`'s first line: the CPUs of the recorded buffer.
+            int n = 0, j = 5;
+            while (j < line.Length && line[j] >= (byte)'0' && line[j] <= (byte)'9' && n < 1_000_000) n = n * 10 + (line[j++] - '0');
+            if (j > 5) c.Cpus = n;
+            return;
+        }
         int i = line.IndexOf("# tracer: "u8);
         if (i >= 0) { c.Tracer = Encoding.UTF8.GetString(line[(i + 10)..]).Trim(); return; }
         i = line.IndexOf("entries-in-buffer/entries-written: "u8);

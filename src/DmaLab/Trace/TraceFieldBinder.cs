@@ -82,9 +82,10 @@ internal static class TraceFieldBinder
 
     /// <summary>
     /// The fields an event of <paramref name="kind"/> must have to be modelled, as the text parser requires them of
-    /// a TP_printk line; null when <paramref name="has"/> holds them all, else the name of the first one missing.
+    /// a TP_printk line; null when <paramref name="have"/> (a bit per <see cref="TraceFieldTarget"/>, see
+    /// <see cref="Bit"/>) holds them all, else the name of the first one missing.
     /// </summary>
-    public static string? Missing(TraceEventKind kind, Func<TraceFieldTarget, bool> has)
+    public static string? Missing(TraceEventKind kind, ulong have)
     {
         TraceFieldTarget[] need = kind switch
         {
@@ -103,7 +104,9 @@ internal static class TraceFieldBinder
             TraceEventKind.TracingMarkWrite => [TraceFieldTarget.Message],
             _ => [],
         };
-        foreach (var t in need) if (!has(t)) return t.ToString();
+        foreach (var t in need) if ((have & Bit(t)) == 0) return t.ToString();
         return null;
     }
+
+    public static ulong Bit(TraceFieldTarget t) => 1UL << (int)t;
 }

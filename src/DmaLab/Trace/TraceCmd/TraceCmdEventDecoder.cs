@@ -99,8 +99,9 @@ internal sealed class TraceCmdEventDecoder
         b.Fields = list.ToArray();
         if (b.Kind != TraceEventKind.Unknown)
         {
-            var have = new HashSet<TraceFieldTarget>(b.Fields.Select(x => x.Item2));
-            var missing = TraceFieldBinder.Missing(b.Kind, have.Contains);
+            ulong have = 0;
+            foreach (var (_, t) in b.Fields) have |= TraceFieldBinder.Bit(t);
+            var missing = TraceFieldBinder.Missing(b.Kind, have);
             if (missing is not null) b.Missing = $"{f.Name}: the event's format has no field for {missing}";
         }
         if (!b.IsPrint) b.NameId = NameId(f.Name);
