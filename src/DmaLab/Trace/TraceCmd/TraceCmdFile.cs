@@ -67,6 +67,9 @@ internal sealed class TraceCmdFile
     /// <summary>What was read but not used (other trace instances), for the report.</summary>
     public List<string> Notes { get; } = new();
     internal TraceCmdCompression? Decoder { get; private set; }
+    /// <summary>File offsets where the parts of the file begin (header fields, sections, options, CPU data), in the
+    /// order they were read: for tests that cut the file at every boundary.</summary>
+    internal List<long> Landmarks { get; } = new();
 
     TraceCmdFile(Stream file, string source)
     {
@@ -116,15 +119,22 @@ internal sealed class TraceCmdFile
 
     void ReadV6(DatCursor c)
     {
+        Landmarks.Add(c.Offset);
         ReadHeaderInfo(c);
+        Landmarks.Add(c.Offset);
         ReadFtraceFormats(c);
+        Landmarks.Add(c.Offset);
         ReadEventFormats(c);
+        Landmarks.Add(c.Offset);
         c.Block = "kallsyms";
         ReadKallsyms(c, c.Size32("kallsyms size", c.Left - 4));
+        Landmarks.Add(c.Offset);
         c.Block = "printk formats";
         ReadPrintk(c, c.Size32("printk formats size", c.Left - 4));
+        Landmarks.Add(c.Offset);
         c.Block = "saved command lines";
         ReadCmdlines(c, c.Size64("saved command lines size", c.Left - 8));
+        Landmarks.Add(c.Offset);
         c.Block = "trace-cmd header";
         long at = c.Offset;
         uint cpus = c.U32("the CPU count");
@@ -137,6 +147,7 @@ internal sealed class TraceCmdFile
             c.Block = "options";
             while (true)
             {
+                Landmarks.Add(c.Offset);
                 ushort id = c.U16("an option id");
                 if (id == 0) break;
                 int size = c.Size32("option size", c.Left - 4);
@@ -152,6 +163,7 @@ internal sealed class TraceCmdFile
             throw Error(at, "this .dat holds a latency tracer's text, not ring-buffer data; read it with `trace-cmd report`");
         if (kind != "flyrecord") throw Error(at, $"expected \"flyrecord\", \"latency\" or \"options\", found {(kind is null ? "nothing" : $"\"{Cut(kind)}\"")}");
         c.Block = "flyrecord";
+        Landmarks.Add(c.Offset);
         for (int i = 0; i < CpuCount; i++)
         {
             at = c.Offset;
@@ -187,6 +199,7 @@ internal sealed class TraceCmdFile
             next = 0;
             while (!s.AtEnd)
             {
+                Landmarks.Add(s.Offset);
                 ushort id = s.U16("an option id");
                 int size = s.Size32("option size", s.Left - 4);
                 long optAt = s.Offset;
@@ -290,6 +303,7 @@ internal sealed class TraceCmdFile
         if (off > (ulong)FileLength || size > (ulong)FileLength - off)
             throw Error(at, $"CPU {cpu} data at offset {off}, {size} bytes, runs past the end of the file ({FileLength} bytes)");
         if (size > 0) Cpus.Add(new TraceCmdCpuData(cpu, (long)off, (long)size));
+        Landmarks.Add((long)off);
     }
 
     /// <summary>A v7 section header: id (16 bits), flags (16), description string id (32), size (64 bits in the files
@@ -307,6 +321,7 @@ internal sealed class TraceCmdFile
     /// <summary>The content of the v7 section at <paramref name="offset"/>, decompressed when its flag says so.</summary>
     DatCursor Section(long offset, ushort expectedId, string what)
     {
+        Landmarks.Add(offset);
         var h = new DatCursor(_source, ReadAt(offset, SectionHeaderBytes, what + " header"), SectionHeaderBytes, offset, BigEndian, what);
         ushort id = h.U16("the section id");
         ushort flags = h.U16("the section flags");

@@ -73,6 +73,7 @@ public sealed class TraceCmdReader : ITraceRecordSource
     public NameTable Devices { get; } = new();
     internal NameTable Strings { get; } = new();
     public TraceRecord Current => _current;
+    internal TraceCmdFile File => _file;
     /// <summary>The file's version (6 or 7).</summary>
     public int FileVersion => _file.Version;
     /// <summary>Things in the file that were not read (other trace instances).</summary>
