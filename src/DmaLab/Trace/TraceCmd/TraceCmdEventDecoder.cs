@@ -62,14 +62,19 @@ internal sealed class TraceCmdEventDecoder
         _strings = strings;
         _bigEndian = file.BigEndian;
         for (int i = 0; i < _devBytes.Length; i++) _devBytes[i] = [];
-        _typeOffset = 0;
-        _typeSize = 2;
-        foreach (var f in file.Formats.Values)
-        {
-            var t = f.Field("common_type");
-            if (t is not null) { _typeOffset = t.Offset; _typeSize = t.Size; break; }
-        }
-        foreach (var f in file.Formats.Values) _byId[f.Id] = Bind(f);
+        // Every event starts with the same common fields (Linux: struct trace_entry): where the type lies is read
+        // from the first format and holds for all.
+        var first = file.Parse(file.Formats.Values.First());
+        var t = first.Field("common_type");
+        _typeOffset = t?.Offset ?? 0;
+        _typeSize = t is { Size: 1 or 2 or 4 } ? t.Size : 2;
+    }
+
+    Binding? BindingOf(int type)
+    {
+        if ((uint)type > ushort.MaxValue) return null;
+        if (_byId[type] is { } b) return b;
+        return _file.Formats.TryGetValue(type, out var text) ? _byId[type] = Bind(_file.Parse(text)) : null;
     }
 
     Binding Bind(TraceEventFormat f)
@@ -123,7 +128,7 @@ internal sealed class TraceCmdEventDecoder
         var rec = data.AsSpan(start, length);
         if (length < _typeOffset + _typeSize) { Malformed(ordinal, $"record of {length} bytes has no event type"); return null; }
         int type = (int)ReadUnsigned(rec, _typeOffset, _typeSize);
-        var b = type <= ushort.MaxValue ? _byId[type] : null;
+        var b = BindingOf(type);
         if (b is null) { Malformed(ordinal, $"record of event type {type}, which the file has no format for"); return null; }
 
         r.Reset();

@@ -7,6 +7,10 @@ namespace DmaLab.Trace.TraceCmd;
 /// <summary>Where one CPU's ring-buffer pages lie in a .dat file.</summary>
 internal readonly record struct TraceCmdCpuData(int Cpu, long Offset, long Size);
 
+/// <summary>An event format file as the .dat holds it: its id and name read at once, its fields parsed when a record
+/// of it is first met (a file carries the formats of every event of the kernel, about 1500).</summary>
+internal sealed record TraceCmdFormatText(string System, int Id, string Name, string Text, long Offset);
+
 /// <summary>
 /// The metadata of a trace-cmd .dat file, file versions 6 and 7, read from the file-format documentation
 /// (trace-cmd.dat.v6(5), trace-cmd.dat.v7(5)): the initial header (magic, version, byte order, long size, page size;
@@ -48,7 +52,7 @@ internal sealed class TraceCmdFile
     public int PageCommitOffset { get; private set; } = 8;
     public int PageDataOffset { get; private set; } = 16;
     public string HeaderEvent { get; private set; } = "";
-    public Dictionary<int, TraceEventFormat> Formats { get; } = new();
+    public Dictionary<int, TraceCmdFormatText> Formats { get; } = new();
     public KernelSymbols Symbols { get; private set; } = KernelSymbols.Empty;
     public Dictionary<int, string> Comms { get; } = new();
     /// <summary>printk_formats: address → format string (for bprint events' <c>fmt</c> pointer).</summary>
@@ -410,14 +414,31 @@ internal sealed class TraceCmdFile
         int n = c.Size64("a format size", c.Left - 8);
         long at = c.Offset;
         var text = Encoding.UTF8.GetString(c.Bytes(n, "a format text"));
-        TraceEventFormat f;
-        try { f = TraceEventFormat.Parse(system, text, KernelLongSize); }
-        catch (FormatException ex) { throw Error(at, $"{c.Block}: {ex.Message}"); }
-        Formats[f.Id] = f;
+        string? name = Header(text, "name:");
+        string? idText = Header(text, "ID:");
+        if (string.IsNullOrEmpty(name)) throw Error(at, $"{c.Block}: expected a 'name:' line in an event format");
+        if (!int.TryParse(idText, NumberStyles.None, CultureInfo.InvariantCulture, out int id) || id > ushort.MaxValue)
+            throw Error(at, $"{c.Block}: expected an 'ID:' line with a 16-bit id in the format of {Cut(name)}");
+        Formats[id] = new TraceCmdFormatText(system, id, name, text, at);
     }
 
-    void ReadKallsyms(DatCursor c, int size) =>
-        Symbols = KernelSymbols.Parse(Encoding.UTF8.GetString(c.Bytes(size, "the kallsyms text")));
+    /// <summary>The value of a "KEY VALUE" line of a format text (only lines before "format:").</summary>
+    static string? Header(string text, string key)
+    {
+        int at = text.StartsWith(key, StringComparison.Ordinal) ? 0 : text.IndexOf("\n" + key, StringComparison.Ordinal) + 1;
+        if (at <= 0 && !text.StartsWith(key, StringComparison.Ordinal)) return null;
+        int end = text.IndexOf('\n', at);
+        return text[(at + key.Length)..(end < 0 ? text.Length : end)].Trim();
+    }
+
+    /// <summary>The fields and print format of a format text; a text that cannot be read is a corrupt file.</summary>
+    public TraceEventFormat Parse(TraceCmdFormatText f)
+    {
+        try { return TraceEventFormat.Parse(f.System, f.Text, KernelLongSize); }
+        catch (FormatException ex) { throw Error(f.Offset, $"event format of {f.System}:{Cut(f.Name)}: {ex.Message}"); }
+    }
+
+    void ReadKallsyms(DatCursor c, int size) => Symbols = new KernelSymbols(c.Bytes(size, "the kallsyms text").ToArray());
 
     void ReadPrintk(DatCursor c, int size)
     {
