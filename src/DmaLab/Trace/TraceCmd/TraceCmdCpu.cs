@@ -89,12 +89,11 @@ internal sealed class TraceCmdCpu
         int pageStart;
         if (_file.CpuDataCompressed)
         {
-            if (_bufPos >= _bufLength)
+            while (_bufPos >= _bufLength) // an empty chunk holds no page: take the next
             {
                 if (_chunksLeft == 0) return false;
                 _chunksLeft--;
                 LoadChunk();
-                if (_bufLength == 0) return NextPage();
             }
             pageStart = _bufPos;
             _bufPos += pageSize;

@@ -200,8 +200,8 @@ internal sealed class TraceCmdEventDecoder
                 if (!b.GfpText.TryGetValue(v, out var text))
                     b.GfpText[v] = text = Intern(_strings, Encoding.UTF8.GetBytes(b.Gfp?.Format(v) ?? $"0x{v:x}"));
                 r.Gfp = text;
-            }
                 return true;
+            }
             case TraceFieldTarget.PhysAddrs or TraceFieldTarget.DmaAddrs or TraceFieldTarget.Lengths:
             {
                 int es = f.ElementSize;

@@ -55,8 +55,6 @@ internal sealed class TraceCmdFile
     public Dictionary<int, TraceCmdFormatText> Formats { get; } = new();
     public KernelSymbols Symbols { get; private set; } = KernelSymbols.Empty;
     public Dictionary<int, string> Comms { get; } = new();
-    /// <summary>printk_formats: address → format string (for bprint events' <c>fmt</c> pointer).</summary>
-    public Dictionary<ulong, string> PrintkFormats { get; } = new();
     public List<TraceCmdCpuData> Cpus { get; } = new();
     /// <summary>Per-CPU data is a sequence of compressed chunks (v7 with compression).</summary>
     public bool CpuDataCompressed { get; private set; }
@@ -440,20 +438,9 @@ internal sealed class TraceCmdFile
 
     void ReadKallsyms(DatCursor c, int size) => Symbols = new KernelSymbols(c.Bytes(size, "the kallsyms text").ToArray());
 
-    void ReadPrintk(DatCursor c, int size)
-    {
-        // "0xffffffff82a5c0b8 : "format\n"" lines (Linux: kernel/trace/trace_printk.c, t_show()).
-        var text = Encoding.UTF8.GetString(c.Bytes(size, "the printk formats text"));
-        foreach (var line in text.Split('\n'))
-        {
-            int colon = line.IndexOf(" : ", StringComparison.Ordinal);
-            if (colon <= 2 || !line.StartsWith("0x", StringComparison.Ordinal)) continue;
-            if (!ulong.TryParse(line.AsSpan(2, colon - 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong addr)) continue;
-            var fmt = line[(colon + 3)..].Trim();
-            if (fmt.Length >= 2 && fmt[0] == '"' && fmt[^1] == '"') fmt = fmt[1..^1];
-            PrintkFormats[addr] = fmt.Replace("\\n", "\n", StringComparison.Ordinal);
-        }
-    }
+    /// <summary>printk_formats (the format strings of trace_printk() call sites, for bprint events' fmt pointers):
+    /// no event the replay models points into it, so it is bounds-checked and skipped.</summary>
+    static void ReadPrintk(DatCursor c, int size) => c.Bytes(size, "the printk formats text");
 
     void ReadCmdlines(DatCursor c, int size)
     {
