@@ -58,6 +58,9 @@ public sealed class ReplayReport
     public long TotalLines { get; init; }
     public long UnknownEventLines { get; init; }
     public string Compression { get; init; } = "";
+    /// <summary>What the input was: "ftrace text" (tracefs or `trace-cmd report`) or "trace-cmd .dat v6"/"v7" (then
+    /// <see cref="Lines"/> counts records).</summary>
+    public string InputFormat { get; init; } = "";
     public SortedDictionary<string, long> Events { get; init; } = new(StringComparer.Ordinal);
     public List<ReplayOwnerReport> Devices { get; init; } = new();
     public List<ReplayOwnerReport> Processes { get; init; } = new();

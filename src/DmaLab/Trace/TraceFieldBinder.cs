@@ -2,13 +2,6 @@ using DmaLab.Dma;
 
 namespace DmaLab.Trace;
 
-/// <summary>What a raw event field fills in a <see cref="TraceRecord"/>.</summary>
-internal enum TraceFieldTarget : byte
-{
-    None, Device, Driver, Dir, DmaAddr, PhysAddr, Size, UnmappedSize, Attrs, FullNents, FullEnts, Truncated,
-    PhysAddrs, DmaAddrs, Lengths, Error, GroupId, FaultFlags, Gfp, DmaMask, Forced, Message,
-}
-
 /// <summary>
 /// The record fields behind the raw fields of the kernel's DMA, IOMMU and swiotlb events, by the names their
 /// TP_STRUCT__entry gives them (Linux: include/trace/events/dma.h, iommu.h, swiotlb.h; ftrace's print event in

@@ -4,13 +4,6 @@ using System.Text;
 
 namespace DmaLab.Trace.TraceCmd;
 
-/// <summary>Where one CPU's ring-buffer pages lie in a .dat file.</summary>
-internal readonly record struct TraceCmdCpuData(int Cpu, long Offset, long Size);
-
-/// <summary>An event format file as the .dat holds it: its id and name read at once, its fields parsed when a record
-/// of it is first met (a file carries the formats of every event of the kernel, about 1500).</summary>
-internal sealed record TraceCmdFormatText(string System, int Id, string Name, string Text, long Offset);
-
 /// <summary>
 /// The metadata of a trace-cmd .dat file, file versions 6 and 7, read from the file-format documentation
 /// (trace-cmd.dat.v6(5), trace-cmd.dat.v7(5)): the initial header (magic, version, byte order, long size, page size;
