@@ -61,6 +61,7 @@ public static class ReplayCommand
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(r.Input)}[/] ({Markup.Escape(r.InputFormat)}{(r.Compression is "none" or "" ? "" : ", " + Markup.Escape(r.Compression))}): {r.Lines:N0} events, {r.SkippedLines:N0} skipped, {r.UnknownEventLines:N0} unknown events, {r.LostEventCount:N0} lost events");
         else
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(r.Input)}[/]: {r.Lines:N0} event lines, {r.SkippedLines:N0} skipped, {r.UnknownEventLines:N0} unknown-event lines, {r.LostEventCount:N0} lost events");
+        foreach (var note in r.InputNotes) AnsiConsole.MarkupLine($"note: {Markup.Escape(note)}");
         var p = r.Platform;
         AnsiConsole.MarkupLine($"inferred: [bold]{Markup.Escape(p.DmaOps)}[/]{(p.Iommu ? $", IOMMU {Markup.Escape(p.IommuKind)} ({Markup.Escape(p.DomainLayout)})" : "")}{(p.Swiotlb ? p.SwiotlbForced ? ", swiotlb forced" : ", swiotlb" : "")}");
         var ev = new Table().Title("Events").AddColumns("Event", "Count");

@@ -61,6 +61,8 @@ public sealed class ReplayReport
     /// <summary>What the input was: "ftrace text" (tracefs or `trace-cmd report`) or "trace-cmd .dat v6"/"v7" (then
     /// <see cref="Lines"/> counts records).</summary>
     public string InputFormat { get; init; } = "";
+    /// <summary>What the input held that the reader did not read (a .dat's other trace instances).</summary>
+    public List<string> InputNotes { get; init; } = new();
     public SortedDictionary<string, long> Events { get; init; } = new(StringComparer.Ordinal);
     public List<ReplayOwnerReport> Devices { get; init; } = new();
     public List<ReplayOwnerReport> Processes { get; init; } = new();

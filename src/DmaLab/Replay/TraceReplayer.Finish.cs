@@ -55,6 +55,7 @@ public sealed partial class TraceReplayer
             UnknownEventLines = stats?.UnknownEventLines ?? 0,
             Compression = stats?.Compression ?? "",
             InputFormat = stats?.Format ?? "",
+            InputNotes = stats?.Notes.ToList() ?? new(),
             Events = stats?.EventCounts ?? new SortedDictionary<string, long>(StringComparer.Ordinal),
             Devices = _devices.Select(d => Owner(d, dmaOpsByDevice.GetValueOrDefault(d.Name))).ToList(),
             Processes = _processes.Select(p => Owner(p, null)).ToList(),

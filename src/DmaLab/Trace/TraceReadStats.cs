@@ -46,6 +46,8 @@ public sealed class TraceReadStats
     /// <summary>What the input was: "ftrace text" or "trace-cmd .dat v7" (then <see cref="Lines"/> and
     /// <see cref="EventLines"/> count records and <see cref="TextBytes"/> ring-buffer page bytes).</summary>
     public string Format { get; internal set; } = "ftrace text";
+    /// <summary>What the input held that was not read (a .dat's other trace instances), one sentence each.</summary>
+    public List<string> Notes { get; } = new();
 
     internal void CountEvents(int nameId, long n)
     {

@@ -114,8 +114,10 @@ internal sealed class TraceCmdCpu
         PageBytes += pageSize;
         if (_page.LostBefore != 0)
         {
+            // Pages without events in between add up until the next event takes them.
+            long before = LostPending ? LostBefore : 0;
+            LostBefore = before < 0 || _page.LostBefore < 0 ? -1 : before + _page.LostBefore;
             LostPending = true;
-            LostBefore = _page.LostBefore;
         }
         _pageOpen = true;
         return true;

@@ -49,6 +49,7 @@ public sealed class TraceCmdReader : ITraceRecordSource
             };
             Stats.Cpus = _file.CpuCount;
             Stats.Tracer = "nop";
+            Stats.Notes.AddRange(_file.Notes);
             _decoder = new TraceCmdEventDecoder(_file, Stats, Devices, Strings);
             _cpus = _file.Cpus.OrderBy(c => c.Cpu).Select(c => new TraceCmdCpu(_file, seekable, sourceName, c)).ToArray();
             _heap = new int[_cpus.Length];

@@ -37,6 +37,8 @@ internal sealed class DatBuilder
     public readonly List<string> FtraceFormats = [Print];
     public string Kallsyms = "ffffffff81000000 T _stext\nffffffff812a0000 T tracing_mark_write\nffffffff812a0400 t next_fn\n";
     public string Cmdlines = "100 drv\n200 irq/24-nvme\n";
+    /// <summary>A second trace instance named in a BUFFER option of a v7 file (no data of its own).</summary>
+    public string? ExtraInstance;
     /// <summary>Pages per CPU.</summary>
     public readonly List<List<byte[]>> Cpus = [];
 
@@ -300,6 +302,13 @@ internal sealed class DatBuilder
         for (int c = 0; c < Cpus.Count; c++) { buf.U32((uint)c); buf.U64((ulong)cpuAt[c].Item1); buf.U64((ulong)cpuAt[c].Item2); }
         var b = buf.S.ToArray();
         opts.U16(3); opts.U32((uint)b.Length); opts.Raw(b);
+        if (ExtraInstance is not null)
+        {
+            var extra = new Out();
+            extra.U64((ulong)bufferSection); extra.Str(ExtraInstance); extra.Str("local"); extra.U32(PageSize); extra.U32(0);
+            var e = extra.S.ToArray();
+            opts.U16(3); opts.U32((uint)e.Length); opts.Raw(e);
+        }
         opts.U16(8); opts.U32(4); opts.U32((uint)Cpus.Count);
         opts.U16(0); opts.U32(8); opts.U64(0);
         var ob = opts.S.ToArray();

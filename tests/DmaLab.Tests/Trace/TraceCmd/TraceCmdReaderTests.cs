@@ -81,6 +81,22 @@ public class TraceCmdReaderTests
     }
 
     [Fact]
+    public void Lost_events_of_empty_pages_add_up_and_other_instances_are_noted()
+    {
+        var b = new DatBuilder { ExtraInstance = "other" };
+        b.Cpus.Add([
+            new DatBuilder.Page(10).Event(0, DatBuilder.MapPageRecord(100, "d", 1, 2, 3)).Bytes(),
+            new DatBuilder.Page(20) { Lost = 5 }.Bytes(),
+            new DatBuilder.Page(30) { Lost = 4 }.Event(0, DatBuilder.MapPageRecord(100, "d", 1, 2, 3)).Bytes(),
+            new DatBuilder.Page(40) { Lost = -1 }.Event(0, DatBuilder.MapPageRecord(100, "d", 1, 2, 3)).Bytes(),
+        ]);
+        Assert.Equal(3, Read(b.V7(zlib: true), out var stats).Count);
+        Assert.Equal([new LostEvents(2, 0, 9), new LostEvents(3, 0, -1)], stats.Lost);
+        Assert.Equal(9, stats.LostEventCount);
+        Assert.Contains("trace instance \"other\" not read", Assert.Single(stats.Notes));
+    }
+
+    [Fact]
     public void Signed_rel_loc_and_array_fields_follow_the_format()
     {
         var b = new DatBuilder();
