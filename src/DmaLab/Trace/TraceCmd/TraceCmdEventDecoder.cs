@@ -28,6 +28,9 @@ internal sealed class TraceCmdEventDecoder
         public TraceEventField? Ip;
         public int FlagsOffset = -1, PreemptOffset = -1, PidOffset = -1, PidSize;
         public bool IsPrint;
+        /// <summary>ftrace's print, bprint and bputs (trace_marker, trace_printk(), trace_puts()): tracefs names them by
+        /// the function their ip lies in.</summary>
+        public bool NamedByIp;
         /// <summary>The gfp flags' names from the format's __print_flags table.</summary>
         public PrintFlagsTable? Gfp;
         public readonly Dictionary<ulong, string> GfpText = new();
@@ -45,7 +48,7 @@ internal sealed class TraceCmdEventDecoder
     readonly Binding?[] _byId = new Binding?[ushort.MaxValue + 1];
     readonly string?[] _flags = new string?[ushort.MaxValue + 1];
     readonly Dictionary<int, string> _tasks = new();
-    readonly Dictionary<ulong, (string Name, int Id, TraceEventKind Kind)> _printNames = new();
+    readonly Dictionary<(ulong, string), (string Name, int Id, TraceEventKind Kind)> _ipNames = new();
     readonly ulong[] _list = new ulong[TraceRecord.TraceMaxEntries];
     ulong[] _bigList = [];
     // The last few device names by their bytes: most events name one of a handful of devices.
@@ -81,6 +84,7 @@ internal sealed class TraceCmdEventDecoder
     {
         var b = new Binding { Format = f };
         b.IsPrint = f.System == "ftrace" && f.Name == "print";
+        b.NamedByIp = f.System == "ftrace" && f.Name is "print" or "bprint" or "bputs";
         b.Kind = b.IsPrint ? TraceEventKind.TracingMarkWrite : TraceEventNames.KindOf(f.Name);
         // ftrace's own events (function, print, bprint...) only count as ours when they are the marker.
         if (f.System == "ftrace" && !b.IsPrint) b.Kind = TraceEventKind.Unknown;
@@ -109,7 +113,7 @@ internal sealed class TraceCmdEventDecoder
             var missing = TraceFieldBinder.Missing(b.Kind, have);
             if (missing is not null) b.Missing = $"{f.Name}: the event's format has no field for {missing}";
         }
-        if (!b.IsPrint) b.NameId = NameId(f.Name);
+        if (!b.NamedByIp) b.NameId = NameId(f.Name);
         return b;
     }
 
@@ -145,10 +149,10 @@ internal sealed class TraceCmdEventDecoder
         var kind = b.Kind;
         int nameId = b.NameId;
         r.EventName = b.EventName;
-        if (b.IsPrint)
+        if (b.NamedByIp)
         {
             ulong ip = b.Ip is { } ipf && ipf.Offset + ipf.Size <= length ? ReadUnsigned(rec, ipf.Offset, ipf.Size) : 0;
-            (r.EventName, nameId, kind) = PrintName(ip);
+            (r.EventName, nameId, kind) = NameByIp(ip, b.IsPrint, b.EventName);
         }
         _stats.EventLines++;
         _stats.CountEvents(nameId, 1);
@@ -237,15 +241,16 @@ internal sealed class TraceCmdEventDecoder
 
     static string Intern(NameTable t, ReadOnlySpan<byte> s) => t[t.Intern(s)];
 
-    (string, int, TraceEventKind) PrintName(ulong ip)
+    (string, int, TraceEventKind) NameByIp(ulong ip, bool print, string formatName)
     {
-        if (_printNames.TryGetValue(ip, out var p)) return p;
-        // A trace_marker write is printed by its ip's function; a file without kallsyms cannot name it, and
-        // trace_marker is what writes print events in user captures.
-        string name = _file.Symbols.Lookup(ip) ?? "tracing_mark_write";
-        var kind = name == "tracing_mark_write" ? TraceEventKind.TracingMarkWrite : TraceEventKind.Unknown;
+        var key = (ip, formatName);
+        if (_ipNames.TryGetValue(key, out var p)) return p;
+        // A file without kallsyms cannot name the function; a print event is then taken for a trace_marker write,
+        // what writes print events in user captures.
+        string name = _file.Symbols.Lookup(ip) ?? (print ? "tracing_mark_write" : formatName);
+        var kind = print && name == "tracing_mark_write" ? TraceEventKind.TracingMarkWrite : TraceEventKind.Unknown;
         p = (name, NameId(name), kind);
-        _printNames[ip] = p;
+        _ipNames[key] = p;
         return p;
     }
 

@@ -97,6 +97,25 @@ public class TraceCmdReaderTests
     }
 
     [Fact]
+    public void Trace_printk_events_are_named_by_their_function_as_tracefs_does()
+    {
+        var b = new DatBuilder();
+        b.FtraceFormats.Add(DatBuilder.Format("bprint", 6,
+            "\tfield:unsigned long ip;\toffset:8;\tsize:8;\tsigned:0;\n\tfield:const char * fmt;\toffset:16;\tsize:8;\tsigned:0;\n" +
+            "\tfield:u32 buf[];\toffset:24;\tsize:0;\tsigned:0;\n"));
+        var rec = new byte[32];
+        BinaryPrimitives.WriteUInt16LittleEndian(rec, 6);
+        BinaryPrimitives.WriteUInt64LittleEndian(rec.AsSpan(8), OtherIp);
+        var unnamed = (byte[])rec.Clone();
+        BinaryPrimitives.WriteUInt64LittleEndian(unnamed.AsSpan(8), 0x1000); // below every symbol
+        b.Cpus.Add([new DatBuilder.Page(1).Event(0, rec).Event(1, unnamed).Bytes()]);
+        var recs = Read(b.V6(), out var stats);
+        Assert.Equal(["next_fn", "bprint"], recs.Select(r => r.EventName).ToArray());
+        Assert.All(recs, r => Assert.Equal(TraceEventKind.Unknown, r.Kind));
+        Assert.Equal(2, stats.UnknownEventLines);
+    }
+
+    [Fact]
     public void Signed_rel_loc_and_array_fields_follow_the_format()
     {
         var b = new DatBuilder();
