@@ -63,7 +63,7 @@ public sealed partial class MachineReplayModel
         {
             case DmaPath.Iommu when d.Domain is not null:
             {
-                bool armed = TimerArmed(d);
+                bool armed = TimerArmed(d, Cpu(c.Cpu));
                 var (iova, len) = d.Domain.Unmap(dma, c.Size, Cpu(c.Cpu));
                 NoteArm(d, armed);
                 UnmappedIova(d, iova, len);
@@ -248,7 +248,7 @@ public sealed partial class MachineReplayModel
         if (c.ModelDmaAddr.IsError) return;
         if (d.Path == DmaPath.Iommu && d.Domain is not null && _sgIommu.Remove((d.Id, first), out var r))
         {
-            bool armed = TimerArmed(d);
+            bool armed = TimerArmed(d, Cpu(c.Cpu));
             var (iova, len) = d.Domain.Unmap(new DmaAddr(r.Start), r.Length, Cpu(c.Cpu));
             NoteArm(d, armed);
             UnmappedIova(d, iova, len);
@@ -286,7 +286,7 @@ public sealed partial class MachineReplayModel
         Tick(c);
         var d = D(c);
         if (d.Path != DmaPath.Iommu || d.Domain is null || c.ModelDmaAddr.IsError) return;
-        bool armed = TimerArmed(d);
+        bool armed = TimerArmed(d, Cpu(c.Cpu));
         var (iova, len) = d.Domain.Unmap(c.ModelDmaAddr, c.Size, Cpu(c.Cpu));
         NoteArm(d, armed);
         UnmappedIova(d, iova, len);
