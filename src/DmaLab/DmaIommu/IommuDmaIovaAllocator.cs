@@ -279,11 +279,13 @@ public sealed class IommuDmaIovaAllocator
 
     /// <summary>The IOVA <see cref="MapSg"/> would give the list's first segment now (before its page offset), 0 when
     /// the preview cannot tell (see <see cref="PeekIova"/>).</summary>
-    public ulong PeekSg(IommuDmaMaster master, ReadOnlySpan<SgSegment> sg, int cpu)
+    public ulong PeekSg(IommuDmaMaster master, ReadOnlySpan<SgSegment> sg, int cpu, out ulong iovaLen)
     {
+        iovaLen = 0;
         if (sg.Length == 0) return 0;
         Span<ulong> padded = sg.Length <= 128 ? stackalloc ulong[sg.Length] : new ulong[sg.Length];
-        return PeekIova(master, SgIovaLength(master, sg, padded), master.Device.DmaMask, cpu);
+        iovaLen = SgIovaLength(master, sg, padded);
+        return PeekIova(master, iovaLen, master.Device.DmaMask, cpu);
     }
 
     /// <summary>The IOVA length of iommu_dma_map_sg(): each segment padded to the granule and, where the segment

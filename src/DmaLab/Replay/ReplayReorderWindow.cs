@@ -329,11 +329,12 @@ internal sealed class ReplayReorderWindow
 
     /// <summary>
     /// Where an unmap's free happened (Linux: drivers/iommu/dma-iommu.c, __iommu_dma_unmap() unmaps the range, traced
-    /// as unmap, then syncs the IOTLB and frees or queues the IOVA): right after its unmap line. dma_unmap_page is
-    /// traced when all that has returned (kernel/dma/mapping.c), so an interrupt traced between the unmap line and it
-    /// came after the free: the dma_unmap_* record moves up to its unmap line (with the queue's timer_start, which
-    /// queue_iova() traced in between). dma_unmap_sg and dma_free are traced before the work: an interrupt between one
-    /// and its unmap line came before the free, and the record moves down to right after the unmap line.
+    /// as unmap, then, strict, syncs the IOTLB and frees the IOVA, or, lazy, queues it at once). dma_unmap_page is
+    /// traced when all that has returned (kernel/dma/mapping.c): in a lazy domain an interrupt traced between the
+    /// unmap line and it came after the queueing, and the record moves up to its unmap line (with the queue's
+    /// timer_start, which queue_iova() traced in between); in a strict one it stays. dma_unmap_sg and dma_free are
+    /// traced before the work: an interrupt between one and its unmap line came before the free, and the record moves
+    /// down to right after the unmap line.
     /// </summary>
     void PlaceFree(int i)
     {
@@ -349,8 +350,11 @@ internal sealed class ReplayReorderWindow
                 if (x.Pid != e.Pid) return;
                 if (x.IrqLevel > e.IrqLevel) { crossed = true; continue; }
                 if (x.IrqLevel < e.IrqLevel) return;
-                if (!crossed || !(x.Kind is TraceEventKind.DmaUnmapSg or TraceEventKind.DmaFree or TraceEventKind.DmaFreePages
-                                      or TraceEventKind.DmaFreeSgt)) return;
+                if (!(x.Kind is TraceEventKind.DmaUnmapSg or TraceEventKind.DmaFree or TraceEventKind.DmaFreePages
+                      or TraceEventKind.DmaFreeSgt)) return;
+                // The free happens at the unmap line's time (it matters for when queue_iova() armed the flush timer).
+                if (e.TimestampNs > x.TimestampNs) x.TimestampNs = e.TimestampNs;
+                if (!crossed) return;
                 // Rotate [k, i]: the call record goes after the unmap line.
                 int n = i - k + 1;
                 Span<int> order = n <= 256 ? stackalloc int[n] : new int[n];
@@ -361,7 +365,12 @@ internal sealed class ReplayReorderWindow
             }
             return;
         }
-        // dma_unmap_page / dma_unmap_resource: find its unmap line behind the interrupts.
+        // dma_unmap_page / dma_unmap_resource. A strict domain syncs the IOTLB between the unmap line and the free
+        // (iommu_iotlb_sync(), a wait for the invalidation to complete): an interrupt traced there most likely ran
+        // during the wait, before the free, which happens just before the call returns and traces: the record stays.
+        // A lazy domain queues the IOVA right after the unmap line (queue_iova(), whose timer_start shows it): the
+        // record moves up to its unmap line.
+        if (!(FreesDeferred?.Invoke(e.Device) ?? false)) return;
         bool interrupted = false;
         for (int k = i - 1; k >= 0; k--)
         {
