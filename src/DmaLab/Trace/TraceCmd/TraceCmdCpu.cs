@@ -3,8 +3,8 @@ namespace DmaLab.Trace.TraceCmd;
 /// <summary>
 /// One CPU's ring-buffer data in a .dat file, read a page at a time (uncompressed) or a chunk at a time (v7
 /// compressed: a count of chunks, each "compressed size, uncompressed size, data", the uncompressed data a whole
-/// number of pages; trace-cmd.dat.v7(5), COMPRESSION FORMAT OF THE TRACE DATA), so memory is one page or one chunk
-/// per CPU whatever the file's size. <see cref="Advance"/> steps to the next data event across pages.
+/// number of pages; trace-cmd.dat.v7(5), COMPRESSION FORMAT OF THE TRACE DATA), so memory is a few pages or one
+/// chunk per CPU whatever the file's size. <see cref="Advance"/> steps to the next data event across pages.
 /// </summary>
 internal sealed class TraceCmdCpu
 {
@@ -30,7 +30,7 @@ internal sealed class TraceCmdCpu
         // A compressed CPU's size counts its chunks, not the chunk count before them (as trace-cmd 3.x writes it).
         _end = Math.Min(file.FileLength, data.Offset + data.Size + (file.CpuDataCompressed ? 4 : 0));
         _page = new RingBufferPage(file.BigEndian, file.PageTimestampOffset, file.PageCommitOffset, file.KernelLongSize, file.PageDataOffset);
-        _buf = new byte[file.PageSize];
+        _buf = new byte[file.CpuDataCompressed ? file.PageSize : file.PageSize * PagesPerRead];
         if (file.CpuDataCompressed)
         {
             var h = Read(_next, 4, "the chunk count");
@@ -39,6 +39,9 @@ internal sealed class TraceCmdCpu
             if (_chunksLeft > (ulong)(data.Size / 8)) throw Error(data.Offset, $"chunk count {_chunksLeft} is more than the CPU's {data.Size} bytes can hold");
         }
     }
+
+    /// <summary>Pages read at once from an uncompressed file (64 KiB of 4 KiB pages per CPU).</summary>
+    const int PagesPerRead = 16;
 
     public int Cpu { get; }
     /// <summary>The current event: its payload is <see cref="Buffer"/>[<see cref="DataStart"/>..+<see cref="DataLength"/>].</summary>
@@ -100,17 +103,26 @@ internal sealed class TraceCmdCpu
         }
         else
         {
-            if (_next >= _end) return false;
-            int n = (int)Math.Min(pageSize, _end - _next);
-            _stream.Position = _next;
-            _stream.ReadExactly(_buf, 0, n);
-            _bufFileOffset = _next;
-            _next += n;
-            pageStart = 0;
-            if (n < pageSize) throw Error(_bufFileOffset, $"cut: the last page has {n} of its {pageSize} bytes");
+            if (_bufPos >= _bufLength)
+            {
+                // A few pages per read: one read per page would be a system call per few dozen events.
+                if (_next >= _end) return false;
+                int n = (int)Math.Min(_buf.Length, _end - _next);
+                _stream.Position = _next;
+                _stream.ReadExactly(_buf, 0, n);
+                _bufFileOffset = _next;
+                _next += n;
+                _bufLength = n;
+                _bufPos = 0;
+            }
+            if (_bufLength - _bufPos < pageSize)
+                throw Error(_bufFileOffset + _bufPos, $"cut: the last page has {_bufLength - _bufPos} of its {pageSize} bytes");
+            pageStart = _bufPos;
+            _bufPos += pageSize;
         }
         var bad = _page.Begin(_buf, pageStart, pageSize);
-        if (bad is not null) throw Error(_bufFileOffset, _file.CpuDataCompressed ? $"page {pageStart / pageSize} of the chunk: {bad}" : bad);
+        if (bad is not null)
+            throw _file.CpuDataCompressed ? Error(_bufFileOffset, $"page {pageStart / pageSize} of the chunk: {bad}") : Error(_bufFileOffset + pageStart, bad);
         PageBytes += pageSize;
         if (_page.LostBefore != 0)
         {

@@ -3,7 +3,7 @@ namespace DmaLab.Trace.TraceCmd;
 /// <summary>
 /// Reads a trace-cmd .dat file (`trace-cmd record` / `extract`; file versions 6 and 7, zstd- or zlib-compressed or
 /// not) into the records the ftrace text reader gives for the same ring buffer, so a replay works unchanged. Each
-/// CPU's pages are read in turn (<see cref="TraceCmdCpu"/>: a page or a compressed chunk per CPU in memory) and the
+/// CPU's pages are read in turn (<see cref="TraceCmdCpu"/>: a few pages or a compressed chunk per CPU in memory) and the
 /// CPUs merged by timestamp, the lower CPU first on equal times, as the kernel's trace iterator does (Linux:
 /// kernel/trace/trace.c, __find_next_entry()); records are decoded by the event formats in the file
 /// (<see cref="TraceCmdEventDecoder"/>). Pages that say events were lost before them are counted in
