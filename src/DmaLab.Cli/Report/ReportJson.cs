@@ -20,6 +20,7 @@ public static class ReportJson
             description = w.Description,
             metrics = w.Metrics.ToDictionary(m => m.Name, m => new { value = m.Value, unit = m.Unit }),
             findings = w.Findings,
+            expected = w.Expected,
             notes = w.Notes,
             series = w.Series.ToDictionary(s => s.Key, s => s.Value.Select(p => new[] { p.X, p.Y })),
         }),

@@ -95,6 +95,7 @@ public static class WorkloadCatalog
         var copy = new WorkloadResult { Name = r.Name, Variant = variant, Description = r.Description.Length > 0 ? r.Description : entry.Description };
         copy.Metrics.AddRange(r.Metrics);
         copy.Findings.AddRange(r.Findings);
+        copy.Expected.AddRange(r.Expected);
         copy.Notes.AddRange(r.Notes);
         foreach (var (k, v) in r.Series) copy.Series[k] = v;
         return copy;
