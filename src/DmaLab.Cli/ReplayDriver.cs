@@ -1,6 +1,7 @@
 using DmaLab.Trace;
 using DmaLab.Replay;
 using DmaLab.Cli.Report;
+using DmaLab.Cli.Report.Perfetto;
 
 namespace DmaLab.Cli;
 
@@ -18,7 +19,14 @@ public static class ReplayDriver
         ["swiotlb-force"] = ReplayPolicy.SwiotlbForce,
     };
 
-    public static ReplayReport Run(ReplayRequest request, Stream? timeline, Action<TraceProgress>? progress)
+    /// <summary>The timeline format a --timeline path asks for: Perfetto protobuf for .pftrace (or .perfetto-trace),
+    /// trace-event JSON for .json; anything else is a usage error.</summary>
+    public static bool TimelineIsProtobuf(string path) =>
+        path.EndsWith(".pftrace", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".perfetto-trace", StringComparison.OrdinalIgnoreCase) ? true
+        : path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? false
+        : throw new UsageException($"--timeline {path}: expected a .pftrace (Perfetto protobuf) or .json (trace-event JSON) file name");
+
+    public static ReplayReport Run(ReplayRequest request, Stream? timeline, Action<TraceProgress>? progress, bool protobufTimeline = true)
     {
         ReplayPolicy? policy = null;
         if (request.Policy is string p)
@@ -30,7 +38,8 @@ public static class ReplayDriver
         if (request.Input != "-" && !File.Exists(request.Input)) throw new UsageException($"{request.Input}: no such trace file");
         using Stream input = request.Input == "-" ? Console.OpenStandardInput() : File.OpenRead(request.Input);
         string name = request.Input == "-" ? "<stdin>" : request.Input;
-        var writer = timeline is null ? null : new PerfettoTimelineWriter(timeline);
+        IReplayObserver? writer = timeline is null ? null
+            : protobufTimeline ? new PerfettoTimelineWriter(timeline) : new TraceEventJsonTimelineWriter(timeline);
         var report = ReplayRunner.Run(input, name, new ReplayRunOptions
         {
             Platform = platform,
@@ -39,7 +48,8 @@ public static class ReplayDriver
             Observer = writer,
             Progress = progress,
         });
-        writer?.Complete();
+        if (writer is PerfettoTimelineWriter pf) pf.Complete();
+        else if (writer is TraceEventJsonTimelineWriter tj) tj.Complete();
         return report;
     }
 }

@@ -16,7 +16,7 @@ public static class ReplayCommand
         var policy = new Option<string?>("--policy") { Description = "What-if: re-run the calls with strict, lazy, passthrough or swiotlb-force" };
         var iommu = new Option<string?>("--iommu") { Description = "What-if: put the devices behind this IOMMU family: intel-vtd, amd-vi, arm-smmu-v3 or arm-smmu" };
         var check = new Option<bool>("--check") { Description = "Exit 1 when the replay has findings" };
-        var timeline = new Option<string?>("--timeline") { Description = "Write a Chrome/Perfetto trace-event JSON timeline (open in ui.perfetto.dev)" };
+        var timeline = new Option<string?>("--timeline") { Description = "Write a timeline for ui.perfetto.dev: F.pftrace (Perfetto protobuf, with counter tracks) or F.json (trace-event JSON)" };
         var json = CommonOptions.Json();
         var seed = CommonOptions.Seed();
         var outDir = new Option<string?>("--out", "-o") { Description = "Also write replay.json and replay.html into this directory" };
@@ -27,6 +27,7 @@ public static class ReplayCommand
             var request = new ReplayRequest(input, pr.GetValue(platform), pr.GetValue(policy), pr.GetValue(iommu), pr.GetValue(seed));
             bool asJson = pr.GetValue(json);
             string? timelinePath = pr.GetValue(timeline);
+            bool protobufTimeline = timelinePath is null || ReplayDriver.TimelineIsProtobuf(timelinePath);
             if (timelinePath is not null && Path.GetDirectoryName(Path.GetFullPath(timelinePath)) is string tdir) Directory.CreateDirectory(tdir);
             using var timelineStream = timelinePath is null ? null : File.Create(timelinePath);
             bool progress = !asJson && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
@@ -34,13 +35,13 @@ public static class ReplayCommand
                 ? AnsiConsole.Progress().AutoClear(true).Start(ctx =>
                 {
                     var task = ctx.AddTask($"reading {Markup.Escape(Path.GetFileName(input))}", maxValue: 1);
-                    return ReplayDriver.Run(request, timelineStream, p =>
+                    return ReplayDriver.Run(request, timelineStream, protobufTimeline: protobufTimeline, progress: p =>
                     {
                         if (p.InputLength is long len && len > 0) task.Value = Math.Min(1, (double)p.InputBytes / len);
                         task.Description = $"{p.Events:N0} events";
                     });
                 })
-                : ReplayDriver.Run(request, timelineStream, null);
+                : ReplayDriver.Run(request, timelineStream, null, protobufTimeline);
 
             if (pr.GetValue(outDir) is string dir)
             {

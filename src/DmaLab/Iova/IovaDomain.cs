@@ -417,6 +417,16 @@ public sealed class IovaDomain
     /// <summary>Height of the rbtree (anchor included).</summary>
     public int TreeDepth() => _tree.Height();
 
+    /// <summary>Pages covered by live ranges (anchor excluded): what is allocated, including reserved ranges and the
+    /// ranges parked in the rcaches. Walks the tree without allocating.</summary>
+    public ulong PagesInUse()
+    {
+        ulong pages = 0;
+        for (int n = _tree.First(); n != IovaRbTree.Nil; n = _tree.Next(n))
+            if (n != _anchor) pages += _tree.Hi(n) - _tree.Lo(n) + 1;
+        return pages;
+    }
+
     /// <summary>Live ranges (excluding the anchor) in ascending order.</summary>
     public List<IovaRange> Ranges()
     {

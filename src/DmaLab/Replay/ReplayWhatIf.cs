@@ -25,7 +25,7 @@ public sealed class ReplayWhatIfReport
 /// driver work are measured. The alternative chooses its own addresses; the
 /// mapping between the primary's and its own is kept per live mapping so unmaps, frees and syncs reach the right one.
 /// </summary>
-public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegments
+public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegments, IReplayCounterSource
 {
     readonly IReplayModel _primary;
     readonly MachineWhatIfModel _alt;
@@ -47,6 +47,13 @@ public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegmen
     }
 
     public IReplayModel Primary => _primary;
+
+    /// <summary>The traced machine's counters and the what-if's IOTLB misses.</summary>
+    public void SampleCounters(ulong ns, IReplayObserver observer)
+    {
+        (_primary as IReplayCounterSource)?.SampleCounters(ns, observer);
+        _alt.SampleCounters(ns, observer);
+    }
     public MachineWhatIfModel Alternative => _alt;
     public string Name => _primary.Name;
 

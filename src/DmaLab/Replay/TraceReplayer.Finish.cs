@@ -27,17 +27,17 @@ public sealed partial class TraceReplayer
                 firstLive[m.Device] = m.Table == ReplayTable.Sg ? m.Phys : m.TraceDma;
                 firstLiveLine[m.Device] = m.Line;
             }
-            _observer?.OnLifetime(m.Device, m.Lane, (ReplayLifetimeKind)m.Table, m.StartNs, _lastNs, m.TraceDma, m.Phys, m.Size, m.Line, liveAtEnd: true);
+            _observer?.OnLifetime(m.Device, m.Lane, (ReplayLifetimeKind)m.Table, m.StartNs, _lastNs, m.TraceDma, m.Phys, m.Size, m.Line, liveAtEnd: true, m.Dir);
         }
         foreach (var d in _devices)
         {
             if (d.LiveMappings <= 0) continue;
             long n = _findingCounts.GetValueOrDefault("leak-at-end") + 1;
             _findingCounts["leak-at-end"] = n;
+            string message = $"{d.LiveMappings} streaming mapping(s), {d.LiveBytes} bytes, still mapped at the end of the trace (first from line {firstLiveLine[d.Id]})";
             if (n <= _opt.MaxFindingsPerKind)
-                _findings.Add(new Analysis.Finding("leak-at-end", d.Name, firstLive[d.Id],
-                    $"{d.LiveMappings} streaming mapping(s), {d.LiveBytes} bytes, still mapped at the end of the trace (first from line {firstLiveLine[d.Id]})",
-                    firstLiveLine[d.Id]));
+                _findings.Add(new Analysis.Finding("leak-at-end", d.Name, firstLive[d.Id], message, firstLiveLine[d.Id]));
+            _observer?.OnInstant(d.Id, _lastNs, "leak-at-end", message, firstLiveLine[d.Id]);
         }
 
         var platform = InferPlatform();

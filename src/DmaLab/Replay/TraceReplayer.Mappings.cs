@@ -49,6 +49,7 @@ public sealed partial class TraceReplayer
             CachelineTracked = tracked, Cacheline = cln, Table = ReplayTable.Single,
         });
         d.OnMap(ns, size, sg: false);
+        ObserveLive(d, ns);
         p.OnMap(ns, size, sg: false);
         PhaseMap(size);
     }
@@ -97,6 +98,7 @@ public sealed partial class TraceReplayer
         _model?.Unmap(Call(r, d.Id, m.Phys, r.Size, m.ModelDma));
         Close(key, best, bestPrev, ns, ReplayLifetimeKind.Single);
         d.OnUnmap(ns, m.Size, sg: false, matched: true);
+        ObserveLive(d, ns);
         _processes[m.Process < 0 ? _lastProcess : m.Process].LiveMappingsDec(ns, m.Size);
         p.Unmaps++;
         PhaseUnmap(true);
@@ -108,7 +110,7 @@ public sealed partial class TraceReplayer
         if (m.CachelineTracked) UntrackCacheline(m.Cacheline);
         if (_observer is not null)
         {
-            _observer.OnLifetime(m.Device, m.Lane, kind, m.StartNs, ns, m.TraceDma, m.Phys, m.Size, m.Line, liveAtEnd: false);
+            _observer.OnLifetime(m.Device, m.Lane, kind, m.StartNs, ns, m.TraceDma, m.Phys, m.Size, m.Line, liveAtEnd: false, m.Dir);
             ReleaseLane(m.Device, m.Lane);
         }
         _table.Remove(key, index, prev);
@@ -184,6 +186,7 @@ public sealed partial class TraceReplayer
             CachelineTracked = tracked, Cacheline = cln, Table = ReplayTable.Sg,
         });
         d.OnMap(ns, bytes, sg: true);
+        ObserveLive(d, ns);
         p.OnMap(ns, bytes, sg: true);
         PhaseMap(bytes);
     }
@@ -226,6 +229,7 @@ public sealed partial class TraceReplayer
             for (int i = 1; i < phys.Length && i < m.SgListed; i++) UntrackCacheline(phys[i] >> _cachelineShift);
         Close(key, best, bestPrev, ns, ReplayLifetimeKind.Sg);
         d.OnUnmap(ns, m.Size, sg: true, matched: true);
+        ObserveLive(d, ns);
         _processes[m.Process < 0 ? _lastProcess : m.Process].LiveMappingsDec(ns, m.Size);
         p.Unmaps++;
         p.SgUnmaps++;

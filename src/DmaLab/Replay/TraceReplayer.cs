@@ -18,6 +18,8 @@ public sealed partial class TraceReplayer
     readonly ReplayOptions _opt;
     readonly IReplayModel? _model;
     readonly IReplayObserver? _observer;
+    readonly IReplayCounterSource? _counterSource;
+    ulong _nextCounterNs;
     readonly ReplayMappingTable _table = new();
     readonly NameTable _deviceNames = new();
     readonly List<ReplayDeviceStats> _devices = new();
@@ -53,6 +55,7 @@ public sealed partial class TraceReplayer
         if (_model is not null && _model.WantsLookahead && _opt.ReorderWindow > 0) _window = new ReplayReorderWindow(_opt.ReorderWindow);
         _evidence = _window is null ? null : _model as ITraceEvidence;
         _observer = _opt.Observer;
+        _counterSource = _observer is null ? null : _model as IReplayCounterSource;
         _fidelity.Model = _model?.Name ?? "";
         int cl = Math.Max(1, _opt.CachelineBytes);
         _cachelineShift = System.Numerics.BitOperations.Log2((uint)cl);
@@ -155,6 +158,11 @@ public sealed partial class TraceReplayer
         ulong ns = r.TimestampNs;
         if (!_anyTime) { _firstNs = ns; _anyTime = true; }
         if (ns > _lastNs) _lastNs = ns;
+        if (_counterSource is not null && ns >= _nextCounterNs)
+        {
+            _counterSource.SampleCounters(ns, _observer!);
+            _nextCounterNs = ns + IReplayCounterSource.IntervalNs;
+        }
         if (_phase is { } ph) ph.Events++;
         else if (_phases.Count == 0 && r.Kind != TraceEventKind.TracingMarkWrite)
         {
@@ -205,7 +213,6 @@ public sealed partial class TraceReplayer
                 d.IoPageFaults++;
                 AddFinding("io-page-fault", r, d.Name, r.DmaAddr,
                     $"IOMMU fault at IOVA 0x{r.DmaAddr:x} (flags 0x{r.FaultFlags:x}, driver {r.Driver})");
-                _observer?.OnInstant(d.Id, ns, "io_page_fault", $"iova=0x{r.DmaAddr:x} flags=0x{r.FaultFlags:x}", r.Line);
                 break;
             }
             case TraceEventKind.IommuAddDeviceToGroup: Device(r).IommuGroup = r.GroupId; break;
@@ -303,6 +310,15 @@ public sealed partial class TraceReplayer
         long n = _findingCounts.GetValueOrDefault(kind) + 1;
         _findingCounts[kind] = n;
         if (n <= _opt.MaxFindingsPerKind) _findings.Add(new Finding(kind, device, addr, message, r.Line));
+        if (_observer is not null) _observer.OnInstant(_devices.FindIndex(x => x.Name == device), r.TimestampNs, kind, message, r.Line);
+    }
+
+    /// <summary>Tells the observer a device's live streaming mappings and bytes after a map or unmap.</summary>
+    void ObserveLive(ReplayDeviceStats d, ulong ns)
+    {
+        if (_observer is null) return;
+        _observer.OnCounter(ReplayCounterKind.LiveMappings, d.Id, d.Name, ns, d.LiveMappings);
+        _observer.OnCounter(ReplayCounterKind.LiveBytes, d.Id, d.Name, ns, d.LiveBytes);
     }
 
     void Mismatch(TraceRecord r, ulong expected, ulong got)
