@@ -44,13 +44,15 @@ public sealed class FlushQueue
     readonly IovaDomain _iovad;
     readonly IIotlbFlushAll _iommu;
     readonly SimClock _clock;
+    readonly JiffyClock _jiffies;
     readonly Ring[] _rings;
-    readonly ulong _tickNs;
     readonly ulong _timeoutJiffies;
     ulong _flushStartCnt;
     ulong _flushFinishCnt;
     bool _timerOn;
     ulong _timerExpiryNs = ulong.MaxValue;
+    ulong _timerBucket;
+    ulong _timerArmedNs;
     int _timerCpu;
     ulong _lastFlushNs;
 
@@ -58,22 +60,23 @@ public sealed class FlushQueue
     /// <param name="iovad">The domain's allocator; released IOVAs go back through free_iova_fast.</param>
     /// <param name="iommu">The driver's flush_iotlb_all.</param>
     /// <param name="type">Per-CPU rings, or one shared ring when the driver shadows flushes.</param>
-    /// <param name="hz">Kernel CONFIG_HZ: the timeout is msecs_to_jiffies(timeout) ticks after the current tick.</param>
+    /// <param name="hz">Kernel CONFIG_HZ (when no <paramref name="jiffies"/> clock is given).</param>
     /// <param name="size">Ring size override (power of two); the kernel's size for <paramref name="type"/> if 0.</param>
+    /// <param name="jiffies">The tick grid the timer is armed on (shared by the domains of one machine).</param>
     public FlushQueue(IovaDomain iovad, IIotlbFlushAll iommu, SimClock clock, FlushQueueType type = FlushQueueType.PerCpu,
-        int hz = 250, int size = 0)
+        int hz = 250, int size = 0, JiffyClock? jiffies = null)
     {
         _iovad = iovad ?? throw new ArgumentNullException(nameof(iovad));
         _iommu = iommu ?? throw new ArgumentNullException(nameof(iommu));
         _clock = clock ?? throw new ArgumentNullException(nameof(clock));
         if (hz <= 0) throw new ArgumentOutOfRangeException(nameof(hz), hz, "CONFIG_HZ must be positive");
+        _jiffies = jiffies ?? new JiffyClock(hz);
         Type = type;
         Size = size != 0 ? size : type == FlushQueueType.Single ? SingleFqSize : DefaultFqSize;
         if (!IovaMath.IsPowerOfTwo((ulong)Size) || Size < 2)
             throw new ArgumentException($"flush queue size {Size} must be a power of two >= 2 (fq->mod_mask)", nameof(size));
         TimeoutMs = type == FlushQueueType.Single ? SingleFqTimeoutMs : DefaultFqTimeoutMs;
-        _tickNs = 1_000_000_000UL / (ulong)hz;
-        _timeoutJiffies = IovaDomain.MsecsToJiffies(TimeoutMs, hz);
+        _timeoutJiffies = IovaDomain.MsecsToJiffies(TimeoutMs, _jiffies.Hz);
         _rings = new Ring[type == FlushQueueType.Single ? 1 : iovad.Cpus];
         for (int i = 0; i < _rings.Length; i++) _rings[i] = new Ring(Size);
     }
@@ -92,6 +95,22 @@ public sealed class FlushQueue
     public ulong TimerExpiryNs => _timerOn ? _timerExpiryNs : ulong.MaxValue;
     /// <summary>The CPU whose timer base holds the armed timer (where its frees land in the rcaches).</summary>
     public int TimerCpu => _timerCpu;
+    /// <summary>True while fq_timer_on is set.</summary>
+    public bool TimerArmed => _timerOn;
+    /// <summary>The jiffy (relative, <see cref="JiffyClock"/>) whose tick runs the armed timer: bucket_expiry.</summary>
+    public ulong TimerBucket => _timerBucket;
+    /// <summary>Virtual time the armed timer was armed at (queue_iova()'s mod_timer).</summary>
+    public ulong TimerArmedNs => _timerArmedNs;
+    /// <summary>Time from the tick of <see cref="TimerBucket"/> to the callback (the timer softirq's latency); the
+    /// timer is due at that tick plus this.</summary>
+    public ulong LatencyNs { get; set; }
+    /// <summary>
+    /// The timer fires only through <see cref="FlushTimeout(int)"/> (a replay with the trace's own
+    /// timer_expire_entry events), not when virtual time passes its expiry; it still fires on its own once
+    /// <see cref="ExternalGraceNs"/> past the expiry, so a lost event does not hold IOVAs forever.
+    /// </summary>
+    public bool ExternalTimer { get; set; }
+    public ulong ExternalGraceNs { get; set; } = 1_000_000_000UL;
 
     /// <summary>Optional observer of every release (pfn, pages, flush-finish count at release), for tests and metrics.</summary>
     public Action<ulong, ulong, ulong>? OnRelease { get; set; }
@@ -114,6 +133,19 @@ public sealed class FlushQueue
     {
         if ((uint)cpu >= (uint)_iovad.Cpus) throw new ArgumentOutOfRangeException(nameof(cpu), cpu, $"domain has {_iovad.Cpus} CPUs");
         return Type == FlushQueueType.Single ? _rings[0] : _rings[cpu];
+    }
+
+    /// <summary>
+    /// The pfn a timer flush now would free last among the entries of range-cache class <paramref name="logSize"/>
+    /// (order_base_2 of the page count): the one on top of that class's cache afterwards. 0 when none would be freed.
+    /// </summary>
+    public ulong LastReleased(int logSize)
+    {
+        ulong last = 0;
+        foreach (var r in _rings)
+            for (uint i = r.Head; i != r.Tail; i = (i + 1) & r.ModMask)
+                if (IovaMath.OrderBase2(r.Entries[i].Pages) == logSize) last = r.Entries[i].IovaPfn;
+        return last;
     }
 
     /// <summary>True while an IOVA starting at <paramref name="pfn"/> waits in any ring.</summary>
@@ -156,19 +188,45 @@ public sealed class FlushQueue
 
         if (!_timerOn)
         {
-            // mod_timer(jiffies + msecs_to_jiffies(timeout)): expiry is a tick boundary.
+            // mod_timer(jiffies + msecs_to_jiffies(timeout)) on this CPU's timer base; the wheel runs it at the tick
+            // of its bucket (kernel/time/timer.c rounds a level-0 expiry up by one), then the softirq's latency.
             _timerOn = true;
             _timerCpu = cpu;
-            _timerExpiryNs = (_clock.NowNs / _tickNs + _timeoutJiffies) * _tickNs;
+            _timerArmedNs = _clock.NowNs;
+            ulong j = _jiffies.At(_clock.NowNs);
+            _timerBucket = TimerWheel.BucketExpiry(j + _timeoutJiffies, j);
+            _timerExpiryNs = _jiffies.BoundaryNs(_timerBucket) + LatencyNs;
         }
     }
 
-    /// <summary>Fires the timer if its virtual expiry has passed (callers run this before touching the domain).</summary>
+    /// <summary>Moves the armed timer's due time (a replay that learned the tick grid or the latency later).</summary>
+    public void Reschedule()
+    {
+        if (!_timerOn) return;
+        _timerBucket = TimerWheel.BucketExpiry(_jiffies.At(_timerArmedNs) + _timeoutJiffies, _jiffies.At(_timerArmedNs));
+        _timerExpiryNs = _jiffies.BoundaryNs(_timerBucket) + LatencyNs;
+    }
+
+    /// <summary>When <see cref="RunExpiredTimer"/> fires the armed timer: its expiry, or with an
+    /// <see cref="ExternalTimer"/> the expiry plus the grace; ulong.MaxValue when not armed.</summary>
+    public ulong DueNs => !_timerOn ? ulong.MaxValue : ExternalTimer ? SatAdd(_timerExpiryNs, ExternalGraceNs) : _timerExpiryNs;
+
+    /// <summary>Fires the timer if it is due (callers run this before touching the domain).</summary>
     public bool RunExpiredTimer()
     {
-        if (!_timerOn || _timerExpiryNs > _clock.NowNs) return false;
+        if (DueNs > _clock.NowNs) return false;
         FlushTimeout();
         return true;
+    }
+
+    static ulong SatAdd(ulong a, ulong b) => a > ulong.MaxValue - b ? ulong.MaxValue : a + b;
+
+    /// <summary>fq_flush_timeout() run by the timer softirq of <paramref name="cpu"/>: its frees land in that CPU's
+    /// rcaches.</summary>
+    public void FlushTimeout(int cpu)
+    {
+        if ((uint)cpu < (uint)_iovad.Cpus) _timerCpu = cpu;
+        FlushTimeout();
     }
 
     /// <summary>Linux: fq_flush_timeout(): disarm, flush the IOTLB, release every ring's covered entries.</summary>

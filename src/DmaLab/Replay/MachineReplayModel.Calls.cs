@@ -62,7 +62,9 @@ public sealed partial class MachineReplayModel
         {
             case DmaPath.Iommu when d.Domain is not null:
             {
+                bool armed = TimerArmed(d);
                 var (iova, len) = d.Domain.Unmap(dma, c.Size, Cpu(c.Cpu));
+                NoteArm(d, armed);
                 UnmappedIova(d, iova, len);
                 break;
             }
@@ -130,28 +132,8 @@ public sealed partial class MachineReplayModel
     {
         EnsureDomain(d);
         var dom = d.Domain!;
-        ulong gmask = dom.Granule - 1;
-        int nIn;
-        var traceDma = _traceSgDma;
-        if (lens.Length == phys.Length)
-        {
-            nIn = phys.Length;
-            for (int i = 0; i < nIn; i++) _sgIn[i] = new SgSegment(phys[i], (uint)Math.Min(lens[i], uint.MaxValue));
-        }
-        else
-        {
-            nIn = 0;
-            int k = 0;
-            for (int j = 0; j < lens.Length && j < traceDma.Length; j++)
-            {
-                ulong off = traceDma[j] & gmask;
-                while (k < phys.Length && (phys[k] & gmask) != off) k++;
-                if (k >= phys.Length) break;
-                _sgIn[nIn++] = new SgSegment(phys[k], (uint)Math.Min(lens[j], uint.MaxValue));
-                k++;
-            }
-            if (nIn == 0) { _failures++; return 0; }
-        }
+        int nIn = SgInputs(dom, phys, lens);
+        if (nIn == 0) { _failures++; return 0; }
         int cpu = Cpu(c.Cpu);
         int ents = dom.MapSg(d.Master!, _sgIn.AsSpan(0, nIn), _sgOut, cpu);
         if (ents <= 0) { _failures++; return 0; }
@@ -164,6 +146,60 @@ public sealed partial class MachineReplayModel
         _sgIommu[(d.Id, start)] = (start, end - start);
         MappedIova(d, start, end - start);
         return ents;
+    }
+
+    /// <summary>The scatterlist the driver passed, rebuilt into <c>_sgIn</c> (see <see cref="MapSgIommu"/>); its length.</summary>
+    int SgInputs(IommuDmaIovaAllocator dom, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> lens)
+    {
+        if (lens.Length == phys.Length)
+        {
+            for (int i = 0; i < phys.Length; i++) _sgIn[i] = new SgSegment(phys[i], (uint)Math.Min(lens[i], uint.MaxValue));
+            return phys.Length;
+        }
+        ulong gmask = dom.Granule - 1;
+        var traceDma = _traceSgDma;
+        int nIn = 0, k = 0;
+        for (int j = 0; j < lens.Length && j < traceDma.Length; j++)
+        {
+            ulong off = traceDma[j] & gmask;
+            while (k < phys.Length && (phys[k] & gmask) != off) k++;
+            if (k >= phys.Length) break;
+            _sgIn[nIn++] = new SgSegment(phys[k], (uint)Math.Min(lens[j], uint.MaxValue));
+            k++;
+        }
+        return nIn;
+    }
+
+    public ulong Preview(in ReplayCall c, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> traceLengths)
+    {
+        if (c.DeviceId < 0 || c.DeviceId >= _byId.Count || _byId[c.DeviceId] is not { Path: DmaPath.Iommu, Domain: { } dom } d)
+            return ulong.MaxValue;
+        int cpu = Cpu(c.Cpu);
+        ulong iova;
+        switch (c.Kind)
+        {
+            case TraceEventKind.DmaMapPhys:
+            case TraceEventKind.DmaMapResource:
+            {
+                ulong off = dom.Iovad.IovaOffset(c.Phys);
+                iova = dom.PeekIova(d.Master!, dom.Iovad.IovaAlign(c.Size + off), d.Device.DmaMask, cpu);
+                return iova == 0 ? ulong.MaxValue : iova + off;
+            }
+            case TraceEventKind.DmaMapSg:
+            {
+                int n = SgInputs(dom, phys, traceLengths);
+                if (n == 0) return ulong.MaxValue;
+                iova = dom.PeekSg(d.Master!, _sgIn.AsSpan(0, n), cpu);
+                return iova == 0 ? ulong.MaxValue : iova + dom.Iovad.IovaOffset(_sgIn[0].Phys);
+            }
+            case TraceEventKind.DmaAlloc:
+            case TraceEventKind.DmaAllocPages:
+            case TraceEventKind.DmaAllocSgt:
+                iova = dom.PeekIova(d.Master!, dom.Iovad.IovaAlign(c.Size), d.Device.CoherentDmaMask, cpu);
+                return iova == 0 ? ulong.MaxValue : iova;
+            default:
+                return ulong.MaxValue;
+        }
     }
 
     // The trace's DMA segment addresses of the current dma_map_sg (set by the replayer before MapSg) are used only to
@@ -189,7 +225,9 @@ public sealed partial class MachineReplayModel
         if (c.ModelDmaAddr.IsError) return;
         if (d.Path == DmaPath.Iommu && d.Domain is not null && _sgIommu.Remove((d.Id, first), out var r))
         {
+            bool armed = TimerArmed(d);
             var (iova, len) = d.Domain.Unmap(new DmaAddr(r.Start), r.Length, Cpu(c.Cpu));
+            NoteArm(d, armed);
             UnmappedIova(d, iova, len);
         }
         else if (_pool is not null && _sgBounce.Remove((d.Id, first), out var slots))
@@ -224,7 +262,9 @@ public sealed partial class MachineReplayModel
         Tick(c);
         var d = D(c);
         if (d.Path != DmaPath.Iommu || d.Domain is null || c.ModelDmaAddr.IsError) return;
+        bool armed = TimerArmed(d);
         var (iova, len) = d.Domain.Unmap(c.ModelDmaAddr, c.Size, Cpu(c.Cpu));
+        NoteArm(d, armed);
         UnmappedIova(d, iova, len);
     }
 
