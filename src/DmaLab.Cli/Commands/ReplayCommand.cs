@@ -86,6 +86,13 @@ public static class ReplayCommand
             AnsiConsole.Write(ft);
         }
         else AnsiConsole.MarkupLine("[green]no findings[/]");
+        if (r.CallSites.Count > 0)
+        {
+            var cs = new Table().Title($"Call sites (top {r.CallSites.Count} of {r.CallSiteCount} kernel stacks)").AddColumns("Call site", "Device", "Maps", "Live at end", "Findings");
+            foreach (var c in r.CallSites.Take(10))
+                cs.AddRow(Markup.Escape(c.Function), Markup.Escape(c.Device), c.Maps.ToString("N0"), c.LiveAtEnd.ToString("N0"), c.Findings.ToString("N0"));
+            AnsiConsole.Write(cs);
+        }
         foreach (var m in r.Malformed.Take(5)) AnsiConsole.MarkupLine($"[yellow]skipped line {m.Line}:[/] {Markup.Escape(m.Reason)}");
         if (timeline is not null) AnsiConsole.MarkupLine($"timeline: [bold]{Markup.Escape(timeline)}[/] (open in ui.perfetto.dev)");
         if (outDir is not null) AnsiConsole.MarkupLine($"wrote [bold]{Markup.Escape(Path.Combine(outDir, "replay.html"))}[/] and replay.json");

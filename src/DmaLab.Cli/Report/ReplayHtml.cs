@@ -31,6 +31,8 @@ public static class ReplayHtml
                 : $"{Html.N(f.Matched)} of {Html.N(f.Compared)} dma_addr equal to the kernel's ({(f.MatchRate * 100).ToString("0.00", CultureInfo.InvariantCulture)} %), {Html.N(f.NotComparable)} not comparable (model {f.Model})"),
             ("Streaming mappings live at end", $"{Html.N(r.LiveMappingsAtEnd)} ({Html.Bytes((ulong)Math.Max(0, r.LiveBytesAtEnd))}); {Html.N(r.LiveAllocsAtEnd)} coherent allocations"),
             ("Findings", Html.N(r.FindingCounts.Values.Sum())),
+            ("Call sites (kernel stacks)", r.CallSiteCount == 0 ? "none traced (enable options/stacktrace to see them)"
+                : $"{Html.N(r.CallSiteCount)}; most live at end: {r.CallSites[0].Function} ({Html.N(r.CallSites[0].LiveAtEnd)} mappings)"),
         ]));
         var dev = new HtmlTable("Device", "dma ops", "Maps", "Unmaps", "Bytes mapped", "Peak live", "Live at end", "Maps/s").Numeric(2, 3, 4, 5, 6, 7);
         foreach (var d in r.Devices)
@@ -57,6 +59,7 @@ public static class ReplayHtml
         page.Section("Live mappings over time", LiveCharts(r));
         if (r.Devices.Any(d => d.SizeHistogram.Count > 0)) page.Section("Mapping sizes", SizeChart(r));
         if (r.Phases.Count > 0) page.Section("Phases (tracing_mark_write markers)", Phases(r));
+        if (r.CallSites.Count > 0) page.Section("Call sites (kernel stacks)", CallSites(r));
         if (r.Processes.Count > 0) page.Section("Processes", Processes(r));
         if (r.Findings.Count > 0) page.Section("Findings", Findings(r));
         if (f.FirstMismatches.Count > 0)
@@ -121,6 +124,20 @@ public static class ReplayHtml
     }
 
     static string Shorten(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
+
+    static string CallSites(ReplayReport r)
+    {
+        var t = new HtmlTable("Call site", "Device", "Maps", "Live at end", "Live bytes", "Findings", "Stack (innermost first)")
+        { Limit = r.CallSites.Count, Order = "the top by live mappings at the end:", RestIn = "replay.json (top ones)" }.Numeric(2, 3, 4, 5);
+        foreach (var c in r.CallSites)
+            t.AddRow(c.LiveAtEnd > 0 ? "warning" : null, c.Function, c.Device, Html.N(c.Maps), Html.N(c.LiveAtEnd),
+                Html.Bytes((ulong)Math.Max(0, c.LiveBytesAtEnd)), Html.N(c.Findings), string.Join(" ← ", c.Stack));
+        t.Skip(r.CallSiteCount - r.CallSites.Count);
+        var sb = new StringBuilder(Html.P("Each distinct kernel stack that made mappings (ftrace options/stacktrace); the call site is its first frame outside the DMA API.", "note"));
+        sb.Append(t.Render());
+        if (r.OrphanStacks > 0) sb.Append(Html.P($"{Html.N(r.OrphanStacks)} stacks had no event before them to belong to (counted, not charged).", "note"));
+        return sb.ToString();
+    }
 
     static string Processes(ReplayReport r)
     {

@@ -21,6 +21,7 @@ internal struct LiveMapping
     public int Device;
     public int Process;
     public int Lane;          // timeline lane
+    public int Site;          // call site (ReplayCallSites id, 0 = no stack)
     public int Next;          // chain link / free list
     public DmaDirection Dir;
     public bool CachelineTracked;

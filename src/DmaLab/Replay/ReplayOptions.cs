@@ -11,6 +11,8 @@ public sealed class ReplayOptions
     public int CachelineBytes { get; init; } = 64;
     /// <summary>Findings listed per kind (all are counted).</summary>
     public int MaxFindingsPerKind { get; init; } = 50;
+    /// <summary>Call sites listed in the report (the top ones by live mappings at the end, findings, maps).</summary>
+    public int MaxCallSites { get; init; } = 20;
     public int MaxMismatchesListed { get; init; } = 20;
     public int MaxPhases { get; init; } = 10_000;
     /// <summary>Processes (pids) tracked one by one; later pids are counted together as "(other)" so that

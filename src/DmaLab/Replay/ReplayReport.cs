@@ -21,6 +21,14 @@ public sealed class ReplayOwnerReport
     public ulong AllocBytes { get; init; }
     public long Syncs { get; init; }
     public long LiveMappingsAtEnd { get; init; }
+    /// <summary>The call sites (kernel stacks of options/stacktrace) with the most mappings live at the end, then
+    /// findings, then maps; empty when the trace has no stacks.</summary>
+    public List<ReplayCallSite> CallSites { get; init; } = new();
+    /// <summary>Distinct stacks seen on mapping calls and findings (<see cref="CallSites"/> lists the top ones).</summary>
+    public int CallSiteCount { get; init; }
+    /// <summary>Lines of stack traces, and stacks that had no event before them to belong to.</summary>
+    public long StackLines { get; init; }
+    public long OrphanStacks { get; init; }
     public long LiveBytesAtEnd { get; init; }
     public long LiveAllocsAtEnd { get; init; }
     public long LiveAllocBytesAtEnd { get; init; }
@@ -63,6 +71,14 @@ public sealed class ReplayReport
     public List<ReplayOwnerReport> Processes { get; init; } = new();
     /// <summary>Streaming mappings (single and sg) still live at the end of the trace.</summary>
     public long LiveMappingsAtEnd { get; init; }
+    /// <summary>The call sites (kernel stacks of options/stacktrace) with the most mappings live at the end, then
+    /// findings, then maps; empty when the trace has no stacks.</summary>
+    public List<ReplayCallSite> CallSites { get; init; } = new();
+    /// <summary>Distinct stacks seen on mapping calls and findings (<see cref="CallSites"/> lists the top ones).</summary>
+    public int CallSiteCount { get; init; }
+    /// <summary>Lines of stack traces, and stacks that had no event before them to belong to.</summary>
+    public long StackLines { get; init; }
+    public long OrphanStacks { get; init; }
     public long LiveBytesAtEnd { get; init; }
     public long LiveAllocsAtEnd { get; init; }
     public long UnmatchedUnmaps { get; init; }

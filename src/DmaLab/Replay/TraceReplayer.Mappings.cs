@@ -44,7 +44,7 @@ public sealed partial class TraceReplayer
         _table.Add(new MapKey(ReplayTable.Single, d.Id, dma), new LiveMapping
         {
             TraceDma = dma, ModelDma = modelDma, Phys = phys, Size = size, StartNs = ns, Line = r.Line,
-            Device = d.Id, Process = _lastProcess, Lane = TakeLane(d.Id), Dir = r.Dir,
+            Device = d.Id, Process = _lastProcess, Lane = TakeLane(d.Id), Dir = r.Dir, Site = _sites.OnMap(r.Stack, d.Name, size),
             CachelineTracked = tracked, Cacheline = cln, Table = ReplayTable.Single,
         });
         d.OnMap(ns, size, sg: false);
@@ -107,6 +107,7 @@ public sealed partial class TraceReplayer
     {
         ref var m = ref _table[index];
         if (m.CachelineTracked) UntrackCacheline(m.Cacheline);
+        _sites.OnEnd(m.Site, m.Size);
         if (_observer is not null)
         {
             _observer.OnLifetime(m.Device, m.Lane, kind, m.StartNs, ns, m.TraceDma, m.Phys, m.Size, m.Line, liveAtEnd: false, m.Dir);
@@ -180,7 +181,7 @@ public sealed partial class TraceReplayer
         {
             TraceDma = firstDma, ModelDma = modelFirst, Phys = phys[0], Size = bytes, StartNs = ns, Line = r.Line,
             SgHash = HashList(phys, phys.Length), SgListed = phys.Length, SgNents = nents,
-            Device = d.Id, Process = _lastProcess, Lane = TakeLane(d.Id), Dir = r.Dir,
+            Device = d.Id, Process = _lastProcess, Lane = TakeLane(d.Id), Dir = r.Dir, Site = _sites.OnMap(r.Stack, d.Name, bytes),
             CachelineTracked = tracked, Cacheline = cln, Table = ReplayTable.Sg,
         });
         d.OnMap(ns, bytes, sg: true);
@@ -268,7 +269,7 @@ public sealed partial class TraceReplayer
         _table.Add(new MapKey(ReplayTable.Coherent, d.Id, dma), new LiveMapping
         {
             TraceDma = dma, ModelDma = modelDma, Size = r.Size, StartNs = ns, Line = r.Line, Device = d.Id,
-            Process = _lastProcess, Lane = TakeLane(d.Id), Dir = r.Dir, Table = ReplayTable.Coherent,
+            Process = _lastProcess, Lane = TakeLane(d.Id), Dir = r.Dir, Table = ReplayTable.Coherent, Site = _sites.OnMap(r.Stack, d.Name, r.Size),
         });
     }
 

@@ -19,6 +19,7 @@ public sealed partial class TraceReplayer
     readonly IReplayModel? _model;
     readonly IReplayObserver? _observer;
     readonly IReplayCounterSource? _counterSource;
+    readonly ReplayCallSites _sites = new();
     ulong _nextCounterNs;
     readonly ReplayMappingTable _table = new();
     readonly NameTable _deviceNames = new();
@@ -402,6 +403,7 @@ public sealed partial class TraceReplayer
         long n = _findingCounts.GetValueOrDefault(kind) + 1;
         _findingCounts[kind] = n;
         if (n <= _opt.MaxFindingsPerKind) _findings.Add(new Finding(kind, device, addr, message, r.Line));
+        _sites.OnFinding(r.Stack, device);
         if (_observer is not null) _observer.OnInstant(_devices.FindIndex(x => x.Name == device), r.TimestampNs, kind, message, r.Line);
     }
 

@@ -243,6 +243,8 @@ public sealed class FtraceReader : IDisposable
         s.EventLines += c.EventLines;
         s.UnknownEventLines += c.UnknownEventLines;
         s.TimerLines += c.TimerLines;
+        s.StackLines += c.StackLines;
+        s.OrphanStacks += c.OrphanStacks;
         if (c.LastTimestampNs > s.LastTimestampNs) s.LastTimestampNs = c.LastTimestampNs;
         for (int id = 0; id < c.EventIdsUsed; id++)
             if (c.EventCounts[id] != 0) s.CountEvents(id, c.EventCounts[id]);
@@ -300,6 +302,7 @@ public sealed class FtraceReader : IDisposable
             r.FullNents = p.FullNents;
             r.FullEnts = p.FullEnts;
             r.Truncated = p.Truncated;
+            if (p.Stack >= 0) r.Stack = c.Stacks[p.Stack];
             if (p.PhysCount + p.DmaCount + p.LenCount > 0)
             {
                 var pool = c.ListPool.AsSpan(p.ListStart);

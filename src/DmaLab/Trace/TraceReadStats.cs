@@ -25,6 +25,10 @@ public sealed class TraceReadStats
     /// <summary>timer:* event lines (counted by name in <see cref="EventCounts"/>): only the flush queue's
     /// timer_start and timer_expire_entry (function=fq_flush_timeout) become records; the others concern no DMA.</summary>
     public long TimerLines { get; internal set; }
+    /// <summary>Lines of kernel stack traces (options/stacktrace), attached to the events they follow.</summary>
+    public long StackLines { get; internal set; }
+    /// <summary>Stack traces with no event before them on their CPU to attach to (counted, not used).</summary>
+    public long OrphanStacks { get; internal set; }
     /// <summary>Lines not understood: counted, skipped; the first <see cref="MaxListed"/> are in <see cref="Malformed"/>.</summary>
     public long MalformedLines { get; internal set; }
     public List<MalformedLine> Malformed { get; } = new();
