@@ -21,7 +21,12 @@ public sealed class ReplayFidelity
     /// not part of <see cref="Compared"/>.</summary>
     public long ComparedLayerMaps { get; internal set; }
     public long MatchedLayerMaps { get; internal set; }
-    /// <summary>Matched / Compared (1 when nothing was compared).</summary>
-    public double MatchRate => Compared == 0 ? 1 : (double)Matched / Compared;
+    /// <summary>Matched / Compared; null when nothing was compared (a rate of nothing is no 100 %).</summary>
+    public double? MatchRate => Compared == 0 ? null : (double)Matched / Compared;
+    /// <summary>"12 of 12 dma_addr equal to the kernel's (100.00 %)", or "nothing to compare" when no dma_addr was
+    /// the model's to choose (no dma_map events, or only dma-direct allocations whose page the event hides).</summary>
+    public string Summary => MatchRate is double rate
+        ? $"{Matched.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} of {Compared.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} dma_addr equal to the kernel's ({(rate * 100).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)} %)"
+        : "nothing to compare";
     public List<FidelityMismatch> FirstMismatches { get; } = new();
 }

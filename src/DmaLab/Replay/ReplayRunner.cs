@@ -45,6 +45,7 @@ public static class ReplayRunner
             Model = model, Observer = o.Observer, Input = name, CachelineBytes = ro.CachelineBytes,
             MaxFindingsPerKind = ro.MaxFindingsPerKind, MaxMismatchesListed = ro.MaxMismatchesListed,
             MaxPhases = ro.MaxPhases, MaxProcesses = ro.MaxProcesses, ReorderWindow = ro.ReorderWindow,
+            Filter = ro.Filter, LeakAgeFactor = ro.LeakAgeFactor, LeakMinUnmaps = ro.LeakMinUnmaps,
         });
         bool first = true;
         using var ahead = FtraceReadAhead.Open(reader);

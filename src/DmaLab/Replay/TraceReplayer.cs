@@ -53,6 +53,7 @@ public sealed partial class TraceReplayer
         if (_model is not null && _model.WantsLookahead && _opt.ReorderWindow > 0) _window = new ReplayReorderWindow(_opt.ReorderWindow);
         _evidence = _window is null ? null : _model as ITraceEvidence;
         _observer = _opt.Observer;
+        _filter = _opt.Filter is { IsEmpty: false } f ? f : null;
         _fidelity.Model = _model?.Name ?? "";
         int cl = Math.Max(1, _opt.CachelineBytes);
         _cachelineShift = System.Numerics.BitOperations.Log2((uint)cl);
@@ -149,7 +150,7 @@ public sealed partial class TraceReplayer
     /// <summary>Map calls replayed ahead of an interrupt traced inside them (see <see cref="ReplayReorderWindow"/>).</summary>
     public long ReorderedCalls => _window?.Reordered ?? 0;
 
-    void Process(TraceRecord r)
+    void ProcessCore(TraceRecord r)
     {
         _events++;
         ulong ns = r.TimestampNs;
@@ -298,16 +299,24 @@ public sealed partial class TraceReplayer
         _freeLanes[device].Enqueue(lane, lane);
     }
 
-    void AddFinding(string kind, TraceRecord r, string device, ulong addr, string message)
+    void AddFinding(string kind, TraceRecord r, string device, ulong addr, string message) => AddFinding(kind, device, addr, message, r.Line);
+
+    void AddFinding(string kind, string device, ulong addr, string message, long line)
     {
+        if (!_inView) return;
         long n = _findingCounts.GetValueOrDefault(kind) + 1;
         _findingCounts[kind] = n;
-        if (n <= _opt.MaxFindingsPerKind) _findings.Add(new Finding(kind, device, addr, message, r.Line));
+        ref var g = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_findingGroups, (kind, device), out bool seen);
+        if (!seen) g.FirstLine = line;
+        g.Count++;
+        if (n <= _opt.MaxFindingsPerKind) _findings.Add(new Finding(kind, device, addr, message, line));
     }
+
+    readonly Dictionary<(string Kind, string Device), (long Count, long FirstLine)> _findingGroups = new();
 
     void Mismatch(TraceRecord r, ulong expected, ulong got)
     {
-        if (_fidelity.FirstMismatches.Count < _opt.MaxMismatchesListed)
+        if (_inView && _fidelity.FirstMismatches.Count < _opt.MaxMismatchesListed)
             _fidelity.FirstMismatches.Add(new FidelityMismatch(r.Line, r.Device, r.EventName,
                 $"0x{expected:x}", got == ulong.MaxValue ? "DMA_MAPPING_ERROR" : $"0x{got:x}"));
     }
