@@ -141,9 +141,10 @@ internal sealed class FlushInstantInference
             Place(fq, b, Math.Max(queued, b.NotYet(cpu)), Math.Min(nowNs, next), cpu);
             return;
         }
-        if (nowNs > LatestNs(fq))
+        if (nowNs > LatestNs(fq) && !(notHere && nowNs <= LatestNs(fq) + 6 * _tickNs))
         {
-            // Overdue past every plausible latency: it ran; not here if this CPU's allocation shows no effect.
+            // Overdue past every plausible latency: it ran. An allocation here that shows no effect says it had not
+            // run here yet (an idle CPU's timer can run late) for a few more ticks, then that it ran elsewhere.
             PlaceExpected(fq, nowNs, notHere ? OtherCpu(b, fq.TimerCpu, cpu) : fq.TimerCpu);
             return;
         }
