@@ -22,6 +22,14 @@ internal sealed class IovaMagazine
     /// Linux: iova_magazine_pop(). Scans from the most recently pushed entry downwards for the first pfn at or
     /// below <paramref name="limitPfn"/>, moves the top entry into its slot and returns it; 0 if none qualifies.
     /// </summary>
+    /// <summary>What <see cref="Pop"/> would return, without popping.</summary>
+    public ulong Peek(ulong limitPfn)
+    {
+        for (int i = Size - 1; i >= 0; i--)
+            if (Pfns[i] <= limitPfn) return Pfns[i];
+        return 0;
+    }
+
     public ulong Pop(ulong limitPfn)
     {
         var pfns = Pfns;
