@@ -7,13 +7,15 @@ public static class Units
 {
     static readonly string[] Iec = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
 
-    /// <summary>A size on its own: exact in the largest unit that divides it ("64 KiB"), else three significant
-    /// figures in the largest unit below it ("7.24 GiB").</summary>
+    /// <summary>A size on its own: exact in the largest unit that divides it when that takes at most five digits
+    /// ("64 KiB", "2047 MiB"), else three significant figures in the largest unit below it ("7.24 GiB"), so a rounded
+    /// figure never looks exact.</summary>
     public static string Bytes(ulong b)
     {
         if (b == 0) return "0 B";
         int u = UnitOf(b);
-        if (b % (1UL << (10 * u)) == 0) return $"{b >> (10 * u)} {Iec[u]}";
+        for (int x = u; x >= 0; x--)
+            if (b % (1UL << (10 * x)) == 0 && b >> (10 * x) < 100_000) return $"{b >> (10 * x)} {Iec[x]}";
         return $"{Scaled(b, u)} {Iec[u]}";
     }
 

@@ -14,7 +14,8 @@ public static class ReportJson
         seed = r.Seed,
         findingCount = r.FindingCount,
         findings = r.Workloads.SelectMany(w => w.Findings.Select(f => Finding(f, w))),
-        devices = r.Devices,
+        // named "name" as replay's devices are
+        devices = r.Devices.Select(d => new { name = d.Device, ops = d.Ops, domain = d.Domain, group = d.Group, reason = d.Reason, flushQueue = d.FlushQueue }),
         workloads = r.Workloads.Select(w => new
         {
             name = w.Name,

@@ -35,7 +35,7 @@ public class RunCliTests
         var r = CliRunner.RunIn(d, "run", "--platform", CliRunner.DataPath("dtb", "armhf_omap4-panda.dtb"), "--workload", "zone-pressure", "dma-bounce-32bit", "--json");
         Assert.Equal(0, r.ExitCode);
         var doc = JsonDocument.Parse(r.Stdout).RootElement;
-        Assert.Contains(doc.GetProperty("devices").EnumerateArray(), x => x.GetProperty("device").GetString() == "55020000.ipu");
+        Assert.Contains(doc.GetProperty("devices").EnumerateArray(), x => x.GetProperty("name").GetString() == "55020000.ipu");
     }
 
     [Fact]
@@ -45,7 +45,7 @@ public class RunCliTests
         var r = CliRunner.RunIn(d, "run", "--platform", "s390-zpci", "--workload", "nvme-queue", "drm-composite", "--json");
         Assert.Equal(0, r.ExitCode);
         var doc = JsonDocument.Parse(r.Stdout).RootElement;
-        var devs = doc.GetProperty("devices").EnumerateArray().ToDictionary(x => x.GetProperty("device").GetString()!);
+        var devs = doc.GetProperty("devices").EnumerateArray().ToDictionary(x => x.GetProperty("name").GetString()!);
         var single = devs["0001:00:00.0"].GetProperty("flushQueue");
         Assert.Equal(("single", 32768, 1, 1000), (single.GetProperty("type").GetString(), single.GetProperty("entries").GetInt32(),
             single.GetProperty("rings").GetInt32(), single.GetProperty("timeoutMs").GetInt32()));
