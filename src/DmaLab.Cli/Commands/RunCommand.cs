@@ -79,15 +79,16 @@ public static class RunCommand
         var dev = new TextTable { Title = "DMA setup per device (arch_setup_dma_ops)" }.Column("Device").Column("dma_map_ops").Column("Domain").Column("Why", ColumnKind.Prose);
         foreach (var d in r.Devices) dev.Row(d.Device, d.Ops, d.Domain, d.Reason);
         dev.Write();
-        var t = new TextTable { Title = "Workloads" }.Column("Workload").Column("Variant").Column("Key figures", ColumnKind.Prose).Column("Findings", ColumnKind.Prose);
+        var t = new TextTable { Title = "Workloads" }.Column("Workload (variant)", ColumnKind.Prose).Column("Key figures", ColumnKind.Prose).Column("Findings", ColumnKind.Prose);
         foreach (var w in r.Workloads)
         {
             // Key figures shown with a nonzero value first for error-like metrics, so a data error is never hidden.
             var chosen = w.Metrics.Where(m => KeyMetrics.Contains(m.Name) && (m.Name != "data-errors" || m.Value != 0))
                 .OrderBy(m => m.Name == "data-errors" ? 0 : 1).Take(5).ToList();
-            string key = string.Join("\n", (chosen.Count > 0 ? chosen : w.Metrics.Take(4)).Select(m => $"{m.Name}: {Units.Number(m.Value, m.Unit)}".Replace(' ', '\u00a0')));
-            string findings = w.Findings.Count == 0 ? "0" : string.Join(", ", w.Findings.GroupBy(f => f.Kind).Select(g => $"{g.Key}\u00a0{g.Count()}"));
-            t.Row(w.Name, w.Variant, key, findings);
+            // "name: value unit": may break after the colon, never inside the figure
+            string key = string.Join("\n", (chosen.Count > 0 ? chosen : w.Metrics.Take(4)).Select(m => $"{m.Name}: {Units.Number(m.Value, m.Unit).Replace(' ', '\u00a0')}"));
+            string findings = w.Findings.Count == 0 ? "0" : string.Join(", ", w.Findings.GroupBy(f => f.Kind).Select(g => $"{g.Key} {g.Count()}"));
+            t.Row(w.Variant.Length == 0 ? w.Name : $"{w.Name} ({w.Variant})", key, findings);
         }
         t.Write();
         foreach (var n in r.Notes) AnsiConsole.MarkupLine($"[yellow]note:[/] {Markup.Escape(n)}");
