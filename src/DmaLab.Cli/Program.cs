@@ -34,7 +34,7 @@ public static class Program
     }
 
     static bool IsBadInput(Exception e) => e is UsageException or DmaLab.Platform.PlatformSpecException
-        or DmaLab.Platform.Dtb.DtbFormatException or DmaLab.Trace.TraceFormatException or IOException or UnauthorizedAccessException;
+        or DmaLab.Platform.Dtb.DtbFormatException or DmaLab.Platform.KernelLog.KernelLogFormatException or DmaLab.Trace.TraceFormatException or IOException or UnauthorizedAccessException;
 
     static string OneLine(string s) => s.ReplaceLineEndings(" ");
 }

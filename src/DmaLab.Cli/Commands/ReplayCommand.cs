@@ -14,17 +14,18 @@ public static class ReplayCommand
         var trace = new Argument<string>("trace") { Description = "ftrace text (trace, trace_pipe or trace-cmd report output), .xz or .gz; - for stdin" };
         var platform = new Option<string?>("--platform", "-p") { Description = "Platform to replay on (built-in, YAML or .dtb); default: inferred from the trace" };
         var policy = new Option<string?>("--policy") { Description = "What-if: re-run the calls with strict, lazy, passthrough or swiotlb-force" };
-        var iommu = new Option<string?>("--iommu") { Description = "What-if: put the devices behind this IOMMU family: intel-vtd, amd-vi, arm-smmu-v3 or arm-smmu" };
+        var iommu = new Option<string?>("--iommu") { Description = "What-if: put the devices behind this IOMMU family: intel-vtd, amd-vi, arm-smmu-v3, arm-smmu or virtio-iommu" };
+        var dmesg = new Option<string?>("--dmesg") { Description = "Kernel log of the traced machine (dmesg, journalctl -k, or a file containing it): its facts win over guesses from the trace" };
         var check = new Option<bool>("--check") { Description = "Exit 1 when the replay has findings" };
         var timeline = new Option<string?>("--timeline") { Description = "Write a Chrome/Perfetto trace-event JSON timeline (open in ui.perfetto.dev)" };
         var json = CommonOptions.Json();
         var seed = CommonOptions.Seed();
         var outDir = new Option<string?>("--out", "-o") { Description = "Also write replay.json and replay.html into this directory" };
-        var cmd = new Command("replay", "Replay a kernel DMA/IOMMU trace through the model") { trace, platform, policy, iommu, check, timeline, json, seed, outDir };
+        var cmd = new Command("replay", "Replay a kernel DMA/IOMMU trace through the model") { trace, platform, dmesg, policy, iommu, check, timeline, json, seed, outDir };
         cmd.SetAction(pr =>
         {
             string input = pr.GetValue(trace)!;
-            var request = new ReplayRequest(input, pr.GetValue(platform), pr.GetValue(policy), pr.GetValue(iommu), pr.GetValue(seed));
+            var request = new ReplayRequest(input, pr.GetValue(platform), pr.GetValue(policy), pr.GetValue(iommu), pr.GetValue(seed), pr.GetValue(dmesg));
             bool asJson = pr.GetValue(json);
             string? timelinePath = pr.GetValue(timeline);
             if (timelinePath is not null && Path.GetDirectoryName(Path.GetFullPath(timelinePath)) is string tdir) Directory.CreateDirectory(tdir);
@@ -60,6 +61,14 @@ public static class ReplayCommand
         AnsiConsole.MarkupLine($"[bold]{Markup.Escape(r.Input)}[/]: {r.Lines:N0} event lines, {r.SkippedLines:N0} skipped, {r.UnknownEventLines:N0} unknown-event lines, {r.LostEventCount:N0} lost events");
         var p = r.Platform;
         AnsiConsole.MarkupLine($"inferred: [bold]{Markup.Escape(p.DmaOps)}[/]{(p.Iommu ? $", IOMMU {Markup.Escape(p.IommuKind)} ({Markup.Escape(p.DomainLayout)})" : "")}{(p.Swiotlb ? p.SwiotlbForced ? ", swiotlb forced" : ", swiotlb" : "")}");
+        if (r.KernelLog is { } kl)
+            AnsiConsole.MarkupLine($"kernel log: [bold]{Markup.Escape(kl.Input)}[/]: {kl.Lines:N0} lines, {kl.KernelLines:N0} with a log prefix, {kl.FactLines:N0} gave facts");
+        if (r.Facts.Count > 0)
+        {
+            var facts = new Table().Title("Platform facts").AddColumns("Fact", "Value", "From", "Where");
+            foreach (var fact in r.Facts) facts.AddRow(Markup.Escape(fact.Name), Markup.Escape(fact.Value), Markup.Escape(fact.Source), Markup.Escape(fact.Detail));
+            AnsiConsole.Write(facts);
+        }
         var ev = new Table().Title("Events").AddColumns("Event", "Count");
         foreach (var (name, count) in r.Events) ev.AddRow(Markup.Escape(name), count.ToString("N0"));
         AnsiConsole.Write(ev);

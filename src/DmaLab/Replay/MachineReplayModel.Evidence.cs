@@ -38,6 +38,7 @@ public sealed partial class MachineReplayModel : ITraceEvidence
     /// </summary>
     bool InferLazy()
     {
+        if (_opt.Strict is bool strict) return !strict;
         if (_opt.Platform is { } p) return !p.Kernel.IommuStrict;
         return _lazyVotes > _strictVotes;
     }

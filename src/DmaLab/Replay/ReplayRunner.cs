@@ -19,10 +19,17 @@ public static class ReplayRunner
         var o = options ?? new ReplayRunOptions();
         using var reader = new FtraceReader(input, name, new FtraceReaderOptions { Progress = o.Progress, ReadAhead = o.ReadAhead });
 
-        MachineReplayModel? primary = o.NoModel ? null : new MachineReplayModel(new MachineReplayOptions
+        var log = o.KernelLog;
+        var pciWindows = o.PciWindows.Count > 0 || log is null ? o.PciWindows : log.PciWindows;
+        var traced = new MachineReplayOptions
         {
-            Platform = o.Platform, PciWindows = o.PciWindows, Costs = o.Costs,
-        });
+            Platform = o.Platform, PciWindows = pciWindows, Costs = o.Costs,
+            IommuModel = ReplayIommuFamily.FromName(log?.IommuKind?.Value)?.Name,
+            Strict = log is null ? null : log.StrictDueToVirtualization is not null ? true : log.Strict?.Value,
+            Swiotlb = ReplayPlatformFacts.SwiotlbFromLog(log, o.Platform?.Swiotlb),
+            Hz = log?.Hz?.Value ?? 250,
+        };
+        MachineReplayModel? primary = o.NoModel ? null : new MachineReplayModel(traced);
         IReplayModel? model = primary;
         ReplayWhatIf? whatIf = null;
         var policy = o.Policy ?? ReplayPolicy.AsTraced;
@@ -30,10 +37,10 @@ public static class ReplayRunner
         {
             if (o.IommuModel is not null && ReplayIommuFamily.FromName(o.IommuModel) is null)
                 throw new ArgumentException($"unknown IOMMU model '{o.IommuModel}'; expected one of {string.Join(", ", ReplayIommuFamily.Names)}");
-            primary ??= new MachineReplayModel(new MachineReplayOptions { Platform = o.Platform, PciWindows = o.PciWindows, Costs = o.Costs });
+            primary ??= new MachineReplayModel(traced);
             whatIf = new ReplayWhatIf(primary, new MachineReplayOptions
             {
-                Platform = o.Platform, PciWindows = o.PciWindows, Costs = o.Costs,
+                Platform = o.Platform, PciWindows = pciWindows, Costs = o.Costs, Hz = traced.Hz,
                 Policy = policy == ReplayPolicy.AsTraced ? ReplayPolicy.Strict : policy, IommuModel = o.IommuModel,
             });
             model = whatIf;
@@ -68,6 +75,8 @@ public static class ReplayRunner
             report.ModelNotes = primary.Notes.ToList();
         }
         if (whatIf is not null) report.WhatIf = whatIf.Report(report.Model);
+        report.Facts = ReplayPlatformFacts.Build(report, o, primary, reader.Stats.Cpus);
+        if (log is not null) report.KernelLog = new ReplayKernelLogSummary(log.Input, log.Lines, log.KernelLines, log.FactLines);
         return report;
     }
 }
