@@ -19,9 +19,10 @@ public static class PlatformView
         AnsiConsole.Write(mem);
         if (s.Iommus.Count > 0)
         {
-            var t = new Table().Title("IOMMUs").AddColumns("Name", "Model", "Compatible", "Masters", "Enabled");
+            var t = new Table().Title("IOMMUs").AddColumns("Name", "Model", "Compatible", "Masters", "Enabled", "Invalidation");
             foreach (var i in s.Iommus)
-                t.AddRow(Markup.Escape(i.Name), i.Model, Markup.Escape(i.Compatible), s.Devices.Count(d => d.Iommu == i.Name).ToString(), i.Enabled ? "yes" : "no");
+                t.AddRow(Markup.Escape(i.Name), i.Model, Markup.Escape(i.Compatible), s.Devices.Count(d => d.Iommu == i.Name).ToString(), i.Enabled ? "yes" : "no",
+                    Markup.Escape(Invalidation(s, i)));
             AnsiConsole.Write(t);
         }
         var dev = new Table().Title("Devices").AddColumns("Name", "Bus", "Kind", "Mask", "Coherent", "IOMMU", "IDs", "DMA ranges");
@@ -34,5 +35,14 @@ public static class PlatformView
                 Markup.Escape(string.Join(" ", d.DmaRanges.Select(r => $"bus 0x{r.BusAddr:x}->cpu 0x{r.CpuAddr:x} +{Units.Bytes(r.Size)}"))));
         AnsiConsole.Write(dev);
         foreach (var n in s.Notes) AnsiConsole.MarkupLine($"[yellow]note:[/] {Markup.Escape(n)}");
+    }
+
+    /// <summary>The DMA domains' invalidation policy behind this IOMMU: the command line's, unless the driver forces
+    /// strict (AMD-Vi with NpCache, as in a VM: drivers/iommu/amd/init.c calls iommu_set_dma_strict()).</summary>
+    static string Invalidation(PlatformSpec s, IommuSpec i)
+    {
+        if (s.Kernel.IommuPassthrough) return "passthrough";
+        if (i.Model == "AmdIommu" && i.NpCache) return "strict (NpCache: a virtual AMD-Vi)";
+        return s.Kernel.IommuStrict ? "strict" : "lazy";
     }
 }

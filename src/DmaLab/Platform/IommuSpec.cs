@@ -24,4 +24,8 @@ public sealed class IommuSpec
     /// <summary>#iommu-cells of the provider, when imported.</summary>
     public int Cells { get; set; } = 1;
     public bool Enabled { get; set; } = true;
+    /// <summary>AMD-Vi: the capability header's NpCache bit (IOMMU_CAP_NPCACHE, bit 26): the IOMMU caches non-present
+    /// entries, as an emulated one in a VM does. The driver then runs every DMA domain strict and flushes after each
+    /// map (drivers/iommu/amd/init.c, amd_iommu_np_cache).</summary>
+    public bool NpCache { get; set; }
 }

@@ -39,7 +39,8 @@ public sealed partial class MachineReplayModel : ITraceEvidence
     bool InferLazy()
     {
         if (_opt.Strict is bool strict) return !strict;
-        if (_opt.Platform is { } p) return !p.Kernel.IommuStrict;
+        // An AMD-Vi reporting NpCache (a VM's) makes the driver strict whatever the command line (amd/init.c).
+        if (_opt.Platform is { } p) return !p.Kernel.IommuStrict && !p.Iommus.Any(i => i.Enabled && i.NpCache && i.Model == "AmdIommu");
         return _lazyVotes > _strictVotes;
     }
 
