@@ -25,7 +25,7 @@ public sealed class IommuDmaIovaAllocator
     /// dma_range_map, in which case it is max(lowest DMA address, aperture start) &gt;&gt; order.
     /// </summary>
     public IommuDmaIovaAllocator(ulong pgsizeBitmap, ulong apertureStart, ulong apertureEnd, bool forceAperture = true,
-        bool forceDac = false, int cpus = 1, SimClock? clock = null, int hz = 250, ulong? dmaRangeMin = null)
+        bool forceDac = false, int cpus = 1, SimClock? clock = null, int hz = 250, ulong? dmaRangeMin = null, int depotLimit = 0)
     {
         if (pgsizeBitmap == 0) throw new ArgumentException("pgsize_bitmap is empty", nameof(pgsizeBitmap));
         int order = IovaMath.Ffs(pgsizeBitmap);
@@ -37,7 +37,7 @@ public sealed class IommuDmaIovaAllocator
             basePfn = Math.Max(min, apertureStart) >> order;
         }
         _clock = clock ?? new SimClock();
-        Iovad = new IovaDomain(1UL << order, basePfn, cpus, _clock, hz);
+        Iovad = new IovaDomain(1UL << order, basePfn, cpus, _clock, hz) { DepotLimit = depotLimit };
         ApertureStart = apertureStart;
         ApertureEnd = apertureEnd;
         ForceAperture = forceAperture;
@@ -158,6 +158,19 @@ public sealed class IommuDmaIovaAllocator
             return _msiIova - size;
         }
         RunDueEvents();
+        return IovaFor(master, size, dmaLimit, cpu, peek: false);
+    }
+
+    /// <summary>The IOVA <see cref="AllocIova"/> would return now, allocating nothing (0 where it would fail first time).</summary>
+    public ulong PeekIova(IommuDmaMaster master, ulong size, ulong dmaLimit, int cpu)
+    {
+        if (_msiCookie) return _msiIova;
+        RunDueEvents();
+        return IovaFor(master, size, dmaLimit, cpu, peek: true);
+    }
+
+    ulong IovaFor(IommuDmaMaster master, ulong size, ulong dmaLimit, int cpu, bool peek)
+    {
         int shift = Iovad.Shift;
         ulong iovaLen = size >> shift;
         ulong busLimit = master.Device.BusDmaLimit;
@@ -168,13 +181,16 @@ public sealed class IommuDmaIovaAllocator
         ulong pfn;
         if (dmaLimit > Mask32 && master.Pci32BitWorkaround)
         {
-            pfn = Iovad.AllocIovaFast(cpu, iovaLen, Mask32 >> shift, false);
+            pfn = peek ? Iovad.PeekIovaFast(cpu, iovaLen, Mask32 >> shift) : Iovad.AllocIovaFast(cpu, iovaLen, Mask32 >> shift, false);
             if (pfn != 0) return pfn << shift;
-            master.Pci32BitWorkaround = false; // dev_notice "Using %d-bit DMA addresses"
-            master.DacFallbacks++;
+            if (!peek)
+            {
+                master.Pci32BitWorkaround = false; // dev_notice "Using %d-bit DMA addresses"
+                master.DacFallbacks++;
+            }
         }
-        pfn = Iovad.AllocIovaFast(cpu, iovaLen, dmaLimit >> shift, true);
-        if (pfn == 0) AllocFailures++;
+        pfn = peek ? Iovad.PeekIovaFast(cpu, iovaLen, dmaLimit >> shift) : Iovad.AllocIovaFast(cpu, iovaLen, dmaLimit >> shift, true);
+        if (pfn == 0 && !peek) AllocFailures++;
         return pfn << shift;
     }
 

@@ -68,6 +68,13 @@ public sealed class IovaDomain
     /// <summary>Delay of the depot trim work in virtual ns (IOVA_DEPOT_DELAY after jiffies rounding).</summary>
     public ulong DepotDelayNs { get; }
     public IovaStats Stats;
+    /// <summary>Full magazines one size class's depot may hold: 0 = an unbounded list trimmed by delayed work (Linux
+    /// v6.7+: iova_depot_push(), iova_depot_work_func()); 32 = the fixed depot array of earlier kernels (v6.1:
+    /// MAX_GLOBAL_MAGS, a full depot frees the magazine's pfns back to the tree at once, no delayed work). Both keep
+    /// IOVA_MAG_SIZE = 127 (checked against the 6.1.192 and 6.12.118 sources).</summary>
+    public int DepotLimit { get; init; }
+    /// <summary>Linux v6.1's MAX_GLOBAL_MAGS.</summary>
+    public const int MaxGlobalMags61 = 32;
 
     /// <summary>Live ranges in the tree, excluding the anchor.</summary>
     public int RangeCount => _tree.Count - 1;
@@ -99,22 +106,24 @@ public sealed class IovaDomain
         return n < 0 ? IovaRange.Null : new IovaRange(_tree.Lo(n), _tree.Hi(n), n);
     }
 
-    /// <summary>Linux: __alloc_and_insert_iova_range(); <paramref name="limitPfn"/> is exclusive here.</summary>
-    int AllocAndInsertRange(ulong size, ulong limitPfn, bool sizeAligned)
+    /// <summary>The search of __alloc_and_insert_iova_range(): the pfn a range of <paramref name="size"/> would get
+    /// and the node to insert it below. A <paramref name="probe"/> changes nothing (no statistics, no max32_alloc_size).</summary>
+    bool SearchRange(ulong size, ulong limitPfn, bool sizeAligned, bool probe, out ulong newPfn, out int prev)
     {
         ulong alignMask = ulong.MaxValue;
         if (sizeAligned) alignMask <<= IovaMath.FlsLong(size - 1);
-        ulong highPfn = limitPfn, lowPfn = StartPfn, newPfn;
+        ulong highPfn = limitPfn, lowPfn = StartPfn;
+        newPfn = 0;
+        prev = -1;
 
         if (limitPfn <= Dma32BitPfn && size >= Max32AllocSize)
         {
-            Stats.TreeAllocFailures++;
-            return -1;
+            if (!probe) Stats.TreeAllocFailures++;
+            return false;
         }
 
         int curr = limitPfn <= Dma32BitPfn ? _cached32Node : _cachedNode;
         ulong retryPfn = _tree.Hi(curr);
-        int prev;
         while (true)
         {
             // Walk down from curr while the candidate collides with the range below it.
@@ -124,7 +133,7 @@ public sealed class IovaDomain
                 newPfn = (highPfn - size) & alignMask;
                 prev = curr;
                 curr = _tree.Prev(curr);
-                Stats.SearchSteps++;
+                if (!probe) Stats.SearchSteps++;
             } while (curr != IovaRbTree.Nil && newPfn <= _tree.Hi(curr) && newPfn >= lowPfn);
 
             if (highPfn < size || newPfn < lowPfn)
@@ -137,13 +146,20 @@ public sealed class IovaDomain
                     curr = FindLimit(limitPfn);
                     continue;
                 }
+                if (probe) return false;
                 Max32AllocSize = size;
                 Stats.TreeAllocFailures++;
-                return -1;
+                return false;
             }
             break;
         }
+        return true;
+    }
 
+    /// <summary>Linux: __alloc_and_insert_iova_range(); <paramref name="limitPfn"/> is exclusive here.</summary>
+    int AllocAndInsertRange(ulong size, ulong limitPfn, bool sizeAligned)
+    {
+        if (!SearchRange(size, limitPfn, sizeAligned, probe: false, out ulong newPfn, out int prev)) return -1;
         int node = _tree.AllocNode(newPfn, newPfn + size - 1);
         if (!_tree.Insert(node, prev))
         {
@@ -284,6 +300,24 @@ public sealed class IovaDomain
             for (int c = 0; c < Cpus; c++) FreeCpuCachedIovas(c);
             FreeGlobalCachedIovas();
         }
+    }
+
+    /// <summary>
+    /// The pfn <see cref="AllocIovaFast"/> would return now for the same arguments, without allocating (0 where the
+    /// first attempt would fail; the rcache-flush retry is not foreseen). A replay uses it to find the domain whose
+    /// allocator predicts a traced IOVA.
+    /// </summary>
+    public ulong PeekIovaFast(int cpu, ulong size, ulong limitPfn)
+    {
+        RunDueWork();
+        if (size < 1UL << (RangeCacheMaxSize - 1)) size = IovaMath.RoundupPowOfTwo(size);
+        int logSize = IovaMath.OrderBase2(size);
+        if (logSize < RangeCacheMaxSize)
+        {
+            ulong pfn = _rcaches[logSize].Peek(CheckCpu(cpu), limitPfn + 1 - size);
+            if (pfn != 0) return pfn;
+        }
+        return SearchRange(size, limitPfn + 1, true, probe: true, out ulong newPfn, out _) ? newPfn : 0;
     }
 
     /// <summary>Linux: free_iova_fast(): into <paramref name="cpu"/>'s range cache, or back to the tree if too large.</summary>

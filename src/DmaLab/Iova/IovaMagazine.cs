@@ -24,15 +24,30 @@ internal sealed class IovaMagazine
     /// </summary>
     public ulong Pop(ulong limitPfn)
     {
+        int i = Find(limitPfn);
+        if (i < 0) return 0;
+        var pfns = Pfns;
+        ulong pfn = pfns[i];
+        pfns[i] = pfns[--Size];
+        return pfn;
+    }
+
+    /// <summary>The pfn <see cref="Pop"/> would return, changing nothing.</summary>
+    public ulong Peek(ulong limitPfn)
+    {
+        int i = Find(limitPfn);
+        return i < 0 ? 0 : Pfns[i];
+    }
+
+    int Find(ulong limitPfn)
+    {
         var pfns = Pfns;
         int i = Size - 1;
         while (pfns[i] > limitPfn)
         {
-            if (i == 0) return 0;
+            if (i == 0) return -1;
             i--;
         }
-        ulong pfn = pfns[i];
-        pfns[i] = pfns[--Size];
-        return pfn;
+        return i;
     }
 }

@@ -84,9 +84,18 @@ internal sealed class IovaRcache
             else
             {
                 var fresh = _domain.MagazineAlloc();
-                DepotPush(loaded);
-                _domain.Stats.DepotPushes++;
-                ScheduleWork(nowNs);
+                if (_domain.DepotLimit > 0 && DepotSize >= _domain.DepotLimit)
+                {
+                    // v6.1: the depot array is full, so the loaded magazine's pfns go back to the tree.
+                    _domain.MagazineFreePfns(loaded);
+                    _domain.MagazineFree(loaded);
+                }
+                else
+                {
+                    DepotPush(loaded);
+                    _domain.Stats.DepotPushes++;
+                    if (_domain.DepotLimit == 0) ScheduleWork(nowNs);
+                }
                 _loaded[cpu] = loaded = fresh;
             }
         }
@@ -117,6 +126,13 @@ internal sealed class IovaRcache
             }
         }
         return loaded.Pop(limitPfn);
+    }
+
+    /// <summary>What <see cref="Get"/> would return, changing nothing.</summary>
+    public ulong Peek(int cpu, ulong limitPfn)
+    {
+        var mag = _loaded[cpu].Size != 0 ? _loaded[cpu] : _prev[cpu].Size != 0 ? _prev[cpu] : _depot;
+        return mag is null ? 0 : mag.Peek(limitPfn);
     }
 
     /// <summary>Linux: iova_depot_work_func(): trims one magazine while the depot holds more than one per online CPU.</summary>

@@ -19,6 +19,9 @@ public sealed class ReplayOptions
     /// <summary>Records held in the lookahead window when a model is set (interrupt reordering, IOMMU-layer maps);
     /// 0 turns the window off. Constant memory: the window reuses its records.</summary>
     public int ReorderWindow { get; init; } = 1024;
+    /// <summary>Receives the iommu:* events while the trace shows no dma:* event (a kernel before 6.12), to replay
+    /// it at the IOMMU layer; null = not asked.</summary>
+    public IommuLayerReplay? IommuLayer { get; init; }
     /// <summary>Input name for the report.</summary>
     public string Input { get; init; } = "";
 }

@@ -95,6 +95,8 @@ public sealed class ReplayReport
     public List<ReplayPlatformFact> Facts { get; set; } = new();
     /// <summary>The kernel log given with --dmesg: its name and line counts (null without one).</summary>
     public ReplayKernelLogSummary? KernelLog { get; set; }
+    /// <summary>The IOMMU-layer replay of a trace without dma:* events (kernels before 6.12); null otherwise.</summary>
+    public IommuLayerReport? IommuLayer { get; set; }
     /// <summary>The what-if re-run next to the original (when asked).</summary>
     public ReplayWhatIfReport? WhatIf { get; set; }
 }

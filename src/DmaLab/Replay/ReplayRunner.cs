@@ -47,11 +47,18 @@ public static class ReplayRunner
         }
 
         var ro = o.Replay ?? new ReplayOptions();
+        IommuLayerReplay? layer = o.NoModel ? null : new IommuLayerReplay(new IommuLayerReplay.Options
+        {
+            Family = ReplayIommuFamily.FromName(log?.IommuKind?.Value) ?? ReplayIommuFamily.FromName(o.Platform?.Iommus.FirstOrDefault(i => i.Enabled)?.Model)
+                     ?? ReplayIommuFamily.IntelVtd,
+            PciWindows = pciWindows, Lazy = traced.Strict is bool st ? !st : o.Platform is { } pl && !pl.Kernel.IommuStrict,
+            Kernel = log?.KernelVersion?.Value, Hz = traced.Hz, MaxMismatchesListed = ro.MaxMismatchesListed,
+        });
         var replayer = new TraceReplayer(new ReplayOptions
         {
             Model = model, Observer = o.Observer, Input = name, CachelineBytes = ro.CachelineBytes,
             MaxFindingsPerKind = ro.MaxFindingsPerKind, MaxMismatchesListed = ro.MaxMismatchesListed,
-            MaxPhases = ro.MaxPhases, MaxProcesses = ro.MaxProcesses, ReorderWindow = ro.ReorderWindow,
+            MaxPhases = ro.MaxPhases, MaxProcesses = ro.MaxProcesses, ReorderWindow = ro.ReorderWindow, IommuLayer = layer,
         });
         bool first = true;
         using var ahead = FtraceReadAhead.Open(reader);
@@ -64,10 +71,21 @@ public static class ReplayRunner
                 int cpus = reader.Stats.Cpus > 0 ? reader.Stats.Cpus : o.Platform?.Cpus ?? DefaultCpus;
                 if (primary is not null) primary.Cpus = cpus;
                 if (whatIf is not null) whatIf.Cpus = cpus;
+                if (layer is not null) layer.Cpus = cpus;
             }
             ahead.Exchange(replayer.ConsumeOwned(ahead.Current));
         }
         var report = replayer.Finish(reader.Stats);
+        if (layer is not null && replayer.IommuLayerFed && report.Fidelity.Compared == 0)
+        {
+            // No dma:* events: the IOMMU layer is what the replay can compare.
+            report.IommuLayer = layer.Finish();
+            var f = report.Fidelity;
+            f.Model = "IOMMU layer (iommu:map attributed to the DMA domain whose IOVA allocator predicts it)";
+            f.Compared = layer.Compared;
+            f.Matched = layer.Matched;
+            f.FirstMismatches.AddRange(layer.Mismatches);
+        }
         report.ReorderedCalls = replayer.ReorderedCalls;
         if (primary is not null)
         {

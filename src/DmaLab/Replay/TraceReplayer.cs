@@ -92,6 +92,10 @@ public sealed partial class TraceReplayer
     bool PassesWindow(TraceRecord r)
     {
         if (_windowOpen) return false;
+        if (!_sawDmaApi && r.Kind is not (TraceEventKind.IommuMap or TraceEventKind.IommuUnmap or TraceEventKind.IommuAddDeviceToGroup
+                or TraceEventKind.IommuRemoveDeviceFromGroup or TraceEventKind.IommuAttachDeviceToDomain or TraceEventKind.IommuDetachDeviceFromDomain
+                or TraceEventKind.IommuIoPageFault or TraceEventKind.SwiotlbBounced or TraceEventKind.TracingMarkWrite or TraceEventKind.Unknown))
+            _sawDmaApi = true;
         switch (r.Kind)
         {
             case TraceEventKind.DmaMapPhys:
@@ -146,6 +150,12 @@ public sealed partial class TraceReplayer
         while (_window.Count > 0) ProcessWindowHead();
     }
 
+    bool _sawDmaApi;
+
+    /// <summary>Whether the iommu:* events went to <see cref="ReplayOptions.IommuLayer"/>: it was asked for and no dma:*
+    /// event came (the DMA API is traced since Linux 6.12, and then the replay compares at that layer).</summary>
+    public bool IommuLayerFed => _opt.IommuLayer is not null && !_sawDmaApi;
+
     /// <summary>Map calls replayed ahead of an interrupt traced inside them (see <see cref="ReplayReorderWindow"/>).</summary>
     public long ReorderedCalls => _window?.Reordered ?? 0;
 
@@ -197,8 +207,8 @@ public sealed partial class TraceReplayer
             case TraceEventKind.DmaSyncSgForCpu:
             case TraceEventKind.DmaSyncSgForDevice: OnSync(r); break;
             case TraceEventKind.SwiotlbBounced: OnBounced(r); break;
-            case TraceEventKind.IommuMap: OnIommuMap(r); OnLayerMap(r); break;
-            case TraceEventKind.IommuUnmap: OnIommuUnmap(r); break;
+            case TraceEventKind.IommuMap: OnIommuMap(r); OnLayerMap(r); if (IommuLayerFed) _opt.IommuLayer!.OnMap(r); break;
+            case TraceEventKind.IommuUnmap: OnIommuUnmap(r); if (IommuLayerFed) _opt.IommuLayer!.OnUnmap(r); break;
             case TraceEventKind.IommuIoPageFault:
             {
                 var d = Device(r);
@@ -208,10 +218,14 @@ public sealed partial class TraceReplayer
                 _observer?.OnInstant(d.Id, ns, "io_page_fault", $"iova=0x{r.DmaAddr:x} flags=0x{r.FaultFlags:x}", r.Line);
                 break;
             }
-            case TraceEventKind.IommuAddDeviceToGroup: Device(r).IommuGroup = r.GroupId; break;
+            case TraceEventKind.IommuAddDeviceToGroup:
+                Device(r).IommuGroup = r.GroupId;
+                if (IommuLayerFed) _opt.IommuLayer!.OnAttach(r);
+                break;
             case TraceEventKind.IommuRemoveDeviceFromGroup: break;
             case TraceEventKind.IommuAttachDeviceToDomain:
                 Device(r).AttachedToDomain = true;
+                if (IommuLayerFed) _opt.IommuLayer!.OnAttach(r);
                 _attachedByPid[r.Pid] = r.Device;
                 break;
             case TraceEventKind.IommuDetachDeviceFromDomain: break;
