@@ -61,8 +61,6 @@ public static class ReplayRunner
             ahead.Exchange(replayer.ConsumeOwned(ahead.Current));
         }
         var report = replayer.Finish(reader.Stats);
-        report.ReorderedCalls = replayer.ReorderedCalls;
-        report.FloatedCalls = replayer.FloatedCalls;
         if (primary is not null)
         {
             report.Model = primary.Stats();
