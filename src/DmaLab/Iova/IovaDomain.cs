@@ -106,24 +106,43 @@ public sealed class IovaDomain
         return n < 0 ? IovaRange.Null : new IovaRange(_tree.Lo(n), _tree.Hi(n), n);
     }
 
+    /// <summary>Linux: __alloc_and_insert_iova_range(); <paramref name="limitPfn"/> is exclusive here.</summary>
+    int AllocAndInsertRange(ulong size, ulong limitPfn, bool sizeAligned)
+    {
+        if (!SearchRange(size, limitPfn, sizeAligned, commit: true, out ulong newPfn, out int prev)) return -1;
+        int node = _tree.AllocNode(newPfn, newPfn + size - 1);
+        if (!_tree.Insert(node, prev))
+        {
+            _tree.FreeNode(node); // iova_insert_rbtree's WARN_ON: cannot happen for a search result
+            throw new InvalidOperationException($"IOVA tree already holds pfn 0x{newPfn:x}");
+        }
+        // __cached_rbnode_insert_update
+        if (newPfn + size - 1 < Dma32BitPfn) _cached32Node = node;
+        else _cachedNode = node;
+        Stats.TreeAllocs++;
+        return node;
+    }
+
     /// <summary>The search of __alloc_and_insert_iova_range(): the pfn a range of <paramref name="size"/> would get
-    /// and the node to insert it below. A <paramref name="probe"/> changes nothing (no statistics, no max32_alloc_size).</summary>
-    bool SearchRange(ulong size, ulong limitPfn, bool sizeAligned, bool probe, out ulong newPfn, out int prev)
+    /// and the node to insert it after. <paramref name="commit"/> false changes nothing (no max32_alloc_size update,
+    /// no statistics): a preview.</summary>
+    bool SearchRange(ulong size, ulong limitPfn, bool sizeAligned, bool commit, out ulong newPfn, out int prev)
     {
         ulong alignMask = ulong.MaxValue;
         if (sizeAligned) alignMask <<= IovaMath.FlsLong(size - 1);
         ulong highPfn = limitPfn, lowPfn = StartPfn;
         newPfn = 0;
-        prev = -1;
+        prev = IovaRbTree.Nil;
 
         if (limitPfn <= Dma32BitPfn && size >= Max32AllocSize)
         {
-            if (!probe) Stats.TreeAllocFailures++;
+            if (commit) Stats.TreeAllocFailures++;
             return false;
         }
 
         int curr = limitPfn <= Dma32BitPfn ? _cached32Node : _cachedNode;
         ulong retryPfn = _tree.Hi(curr);
+        long steps = 0;
         while (true)
         {
             // Walk down from curr while the candidate collides with the range below it.
@@ -133,7 +152,7 @@ public sealed class IovaDomain
                 newPfn = (highPfn - size) & alignMask;
                 prev = curr;
                 curr = _tree.Prev(curr);
-                if (!probe) Stats.SearchSteps++;
+                steps++;
             } while (curr != IovaRbTree.Nil && newPfn <= _tree.Hi(curr) && newPfn >= lowPfn);
 
             if (highPfn < size || newPfn < lowPfn)
@@ -146,31 +165,18 @@ public sealed class IovaDomain
                     curr = FindLimit(limitPfn);
                     continue;
                 }
-                if (probe) return false;
-                Max32AllocSize = size;
-                Stats.TreeAllocFailures++;
+                if (commit)
+                {
+                    Max32AllocSize = size;
+                    Stats.TreeAllocFailures++;
+                    Stats.SearchSteps += steps;
+                }
                 return false;
             }
             break;
         }
+        if (commit) Stats.SearchSteps += steps;
         return true;
-    }
-
-    /// <summary>Linux: __alloc_and_insert_iova_range(); <paramref name="limitPfn"/> is exclusive here.</summary>
-    int AllocAndInsertRange(ulong size, ulong limitPfn, bool sizeAligned)
-    {
-        if (!SearchRange(size, limitPfn, sizeAligned, probe: false, out ulong newPfn, out int prev)) return -1;
-        int node = _tree.AllocNode(newPfn, newPfn + size - 1);
-        if (!_tree.Insert(node, prev))
-        {
-            _tree.FreeNode(node); // iova_insert_rbtree's WARN_ON: cannot happen for a search result
-            throw new InvalidOperationException($"IOVA tree already holds pfn 0x{newPfn:x}");
-        }
-        // __cached_rbnode_insert_update
-        if (newPfn + size - 1 < Dma32BitPfn) _cached32Node = node;
-        else _cachedNode = node;
-        Stats.TreeAllocs++;
-        return node;
     }
 
     /// <summary>
@@ -303,13 +309,12 @@ public sealed class IovaDomain
     }
 
     /// <summary>
-    /// The pfn <see cref="AllocIovaFast"/> would return now for the same arguments, without allocating (0 where the
-    /// first attempt would fail; the rcache-flush retry is not foreseen). A replay uses it to find the domain whose
-    /// allocator predicts a traced IOVA.
+    /// What <see cref="AllocIovaFast"/> would return now, changing nothing: the range cache's candidate, else the
+    /// tree search's; 0 when both miss (the flush-and-retry of the real call is not previewed). Due depot work is not
+    /// run. For a replay choosing among orders the trace allows.
     /// </summary>
-    public ulong PeekIovaFast(int cpu, ulong size, ulong limitPfn)
+    public ulong PeekAllocIovaFast(int cpu, ulong size, ulong limitPfn)
     {
-        RunDueWork();
         if (size < 1UL << (RangeCacheMaxSize - 1)) size = IovaMath.RoundupPowOfTwo(size);
         int logSize = IovaMath.OrderBase2(size);
         if (logSize < RangeCacheMaxSize)
@@ -317,7 +322,7 @@ public sealed class IovaDomain
             ulong pfn = _rcaches[logSize].Peek(CheckCpu(cpu), limitPfn + 1 - size);
             if (pfn != 0) return pfn;
         }
-        return SearchRange(size, limitPfn + 1, true, probe: true, out ulong newPfn, out _) ? newPfn : 0;
+        return SearchRange(size, limitPfn + 1, true, commit: false, out ulong newPfn, out _) ? newPfn : 0;
     }
 
     /// <summary>Linux: free_iova_fast(): into <paramref name="cpu"/>'s range cache, or back to the tree if too large.</summary>

@@ -22,32 +22,25 @@ internal sealed class IovaMagazine
     /// Linux: iova_magazine_pop(). Scans from the most recently pushed entry downwards for the first pfn at or
     /// below <paramref name="limitPfn"/>, moves the top entry into its slot and returns it; 0 if none qualifies.
     /// </summary>
-    public ulong Pop(ulong limitPfn)
-    {
-        int i = Find(limitPfn);
-        if (i < 0) return 0;
-        var pfns = Pfns;
-        ulong pfn = pfns[i];
-        pfns[i] = pfns[--Size];
-        return pfn;
-    }
-
-    /// <summary>The pfn <see cref="Pop"/> would return, changing nothing.</summary>
+    /// <summary>What <see cref="Pop"/> would return, without popping.</summary>
     public ulong Peek(ulong limitPfn)
     {
-        int i = Find(limitPfn);
-        return i < 0 ? 0 : Pfns[i];
+        for (int i = Size - 1; i >= 0; i--)
+            if (Pfns[i] <= limitPfn) return Pfns[i];
+        return 0;
     }
 
-    int Find(ulong limitPfn)
+    public ulong Pop(ulong limitPfn)
     {
         var pfns = Pfns;
         int i = Size - 1;
         while (pfns[i] > limitPfn)
         {
-            if (i == 0) return -1;
+            if (i == 0) return 0;
             i--;
         }
-        return i;
+        ulong pfn = pfns[i];
+        pfns[i] = pfns[--Size];
+        return pfn;
     }
 }

@@ -24,6 +24,7 @@ public sealed class MachineReplayOptions
     public bool? Strict { get; init; }
     /// <summary>The swiotlb pool the kernel log states (base, size, areas); wins over the platform's.</summary>
     public SwiotlbSpec? Swiotlb { get; init; }
-    /// <summary>CONFIG_HZ: the jiffies rounding of the flush-queue timeout and the IOVA depot delay.</summary>
+    /// <summary>CONFIG_HZ of the traced kernel (the kernel log's, else 250): the flush-queue timer's tick grid
+    /// (Debian's x86 and arm64 kernels: 250) and the IOVA depot delay.</summary>
     public int Hz { get; init; } = 250;
 }

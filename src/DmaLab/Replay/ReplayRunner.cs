@@ -86,7 +86,6 @@ public static class ReplayRunner
             f.Matched = layer.Matched;
             f.FirstMismatches.AddRange(layer.Mismatches);
         }
-        report.ReorderedCalls = replayer.ReorderedCalls;
         if (primary is not null)
         {
             report.Model = primary.Stats();

@@ -48,6 +48,8 @@ public sealed partial class TraceReplayer
         var dmaOpsByDevice = platform.Devices.ToDictionary(x => x.Name, x => x.DmaOps, StringComparer.Ordinal);
         return new ReplayReport
         {
+            ReorderedCalls = ReorderedCalls,
+            FloatedCalls = FloatedCalls,
             Input = _opt.Input,
             Lines = stats?.EventLines ?? _events,
             SkippedLines = stats?.MalformedLines ?? 0,

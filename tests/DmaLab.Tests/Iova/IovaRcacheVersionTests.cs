@@ -65,8 +65,8 @@ public class IovaRcacheVersionTests
             }
             ulong size = (ulong)rng.Next(1, 70);
             ulong limit = rng.Next(4) == 0 ? 0x7ffff : Limit32;
-            ulong peek = d.PeekIovaFast(cpu, size, limit);
-            Assert.Equal(peek, d.PeekIovaFast(cpu, size, limit));
+            ulong peek = d.PeekAllocIovaFast(cpu, size, limit);
+            Assert.Equal(peek, d.PeekAllocIovaFast(cpu, size, limit));
             ulong got = d.AllocIovaFast(cpu, size, limit, false);
             Assert.Equal(got, peek);
             if (got != 0) live.Add((got, size));
