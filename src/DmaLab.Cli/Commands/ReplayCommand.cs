@@ -76,7 +76,19 @@ public static class ReplayCommand
         foreach (var d in r.Devices)
             t.AddRow(Markup.Escape(d.Name), Markup.Escape(d.DmaOps ?? ""), d.Maps.ToString("N0"), d.Unmaps.ToString("N0"), Units.Bytes(d.BytesMapped),
                 d.LiveMappingsAtEnd.ToString("N0"), Units.Bytes((ulong)d.LiveBytesAtEnd), d.PeakLiveMappings.ToString("N0"), d.MapsPerSecond.ToString("N0"));
-        AnsiConsole.Write(t);
+        if (r.Devices.Count > 0) AnsiConsole.Write(t);
+        if (r.IommuLayer is { } layer)
+        {
+            AnsiConsole.MarkupLine($"IOMMU layer (no dma:* events): {Markup.Escape(layer.Rules)}; {Markup.Escape(layer.Policy)}");
+            var lt = new Table().Title("DMA domains (from iommu:map/unmap)").AddColumns("Domain", "Device", "Maps", "Allocs", "Unmaps", "Matched", "Live", "Live IOVA");
+            foreach (var d in layer.Domains)
+                lt.AddRow(d.Id.ToString(), Markup.Escape(d.Devices.Count > 0 ? string.Join(",", d.Devices) : "?"), d.MapEvents.ToString("N0"), d.Allocations.ToString("N0"),
+                    d.Unmaps.ToString("N0"), $"{d.Matched}/{d.Compared}", $"{d.LiveMappingsAtEnd} ({Units.Bytes(d.LiveBytesAtEnd)})",
+                    d.LiveIovaLow is null ? "-" : $"{d.LiveIovaLow}-{d.LiveIovaHigh}");
+            AnsiConsole.Write(lt);
+            AnsiConsole.MarkupLine($"{layer.UnmatchedUnmaps:N0} unmap(s) of IOVAs no domain had mapped, {layer.Invalidations:N0} IOTLB invalidation(s), {layer.LiveMappingsAtEnd:N0} mapping(s) live at the end");
+            foreach (var u in layer.Unknowable) AnsiConsole.MarkupLine($"[grey]not in the trace: {Markup.Escape(u)}[/]");
+        }
         var f = r.Fidelity;
         string colour = f.Compared > 0 && f.Matched == f.Compared ? "green" : "yellow";
         AnsiConsole.MarkupLine($"fidelity ({Markup.Escape(f.Model)}): [{colour}]{f.Matched:N0} of {f.Compared:N0} dma_addr equal to the kernel's ({f.MatchRate * 100:0.00} %)[/], {f.NotComparable:N0} not comparable");
