@@ -19,6 +19,8 @@ public sealed class ReplayOptions
     /// <summary>Records held in the lookahead window when a model is set (interrupt reordering, IOMMU-layer maps);
     /// 0 turns the window off. Constant memory: the window reuses its records.</summary>
     public int ReorderWindow { get; init; } = 1024;
+    /// <summary>A trace line whose replay decisions are written to <see cref="ReplayReport.Explain"/> (0: none).</summary>
+    public long ExplainLine { get; init; }
     /// <summary>Input name for the report.</summary>
     public string Input { get; init; } = "";
 }

@@ -90,6 +90,8 @@ public sealed class ReplayReport
     public ReplayModelStats? Model { get; set; }
     /// <summary>How the model read the platform from the trace (pool base, IOMMU family, learned device limits).</summary>
     public List<string>? ModelNotes { get; set; }
+    /// <summary>With <see cref="ReplayOptions.ExplainLine"/>: what the replay decided for that line and why.</summary>
+    public List<string>? Explain { get; set; }
     /// <summary>The what-if re-run next to the original (when asked).</summary>
     public ReplayWhatIfReport? WhatIf { get; set; }
 }
