@@ -22,6 +22,8 @@ public sealed class ReplayOptions
     /// <summary>Receives the iommu:* events while the trace shows no dma:* event (a kernel before 6.12), to replay
     /// it at the IOMMU layer; null = not asked.</summary>
     public IommuLayerReplay? IommuLayer { get; init; }
+    /// <summary>A trace line whose replay decisions are written to <see cref="ReplayReport.Explain"/> (0: none).</summary>
+    public long ExplainLine { get; init; }
     /// <summary>Input name for the report.</summary>
     public string Input { get; init; } = "";
 }

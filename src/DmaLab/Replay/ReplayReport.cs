@@ -100,6 +100,8 @@ public sealed class ReplayReport
     public ReplayKernelLogSummary? KernelLog { get; set; }
     /// <summary>The IOMMU-layer replay of a trace without dma:* events (kernels before 6.12); null otherwise.</summary>
     public IommuLayerReport? IommuLayer { get; set; }
+    /// <summary>With <see cref="ReplayOptions.ExplainLine"/>: what the replay decided for that line and why.</summary>
+    public List<string>? Explain { get; set; }
     /// <summary>The what-if re-run next to the original (when asked).</summary>
     public ReplayWhatIfReport? WhatIf { get; set; }
 }

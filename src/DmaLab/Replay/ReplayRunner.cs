@@ -59,6 +59,7 @@ public static class ReplayRunner
             Model = model, Observer = o.Observer, Input = name, CachelineBytes = ro.CachelineBytes,
             MaxFindingsPerKind = ro.MaxFindingsPerKind, MaxMismatchesListed = ro.MaxMismatchesListed,
             MaxPhases = ro.MaxPhases, MaxProcesses = ro.MaxProcesses, ReorderWindow = ro.ReorderWindow, IommuLayer = layer,
+            ExplainLine = ro.ExplainLine,
         });
         bool first = true;
         using var ahead = FtraceReadAhead.Open(reader);

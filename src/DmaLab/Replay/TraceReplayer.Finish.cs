@@ -49,6 +49,7 @@ public sealed partial class TraceReplayer
         return new ReplayReport
         {
             ReorderedCalls = ReorderedCalls,
+            Explain = _explain,
             FloatedCalls = FloatedCalls,
             Input = _opt.Input,
             Lines = stats?.EventLines ?? _events,

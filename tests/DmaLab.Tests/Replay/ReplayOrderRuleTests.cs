@@ -63,12 +63,12 @@ public class ReplayOrderRuleTests
         public T TimerExpire(double us, ulong jiffies, string flags = "..s..", int pid = 0, int cpu = 0) =>
             Line(us, flags, "timer_expire_entry", $"timer=(____ptrval____) function=fq_flush_timeout now={jiffies} baseclk={jiffies}", pid, cpu);
 
-        public ReplayReport Replay()
+        public ReplayReport Replay(long explainLine = 0)
         {
             string text = $"# tracer: nop\n#\n# entries-in-buffer/entries-written: 1/1   #P:{_cpus}\n#\n" + _sb;
             var model = new MachineReplayModel(new MachineReplayOptions { Cpus = _cpus });
-            var report = ReplayText(text, model);
-            return report;
+            using var reader = ReaderOf(text);
+            return TraceReplayer.Replay(reader, new ReplayOptions { Model = model, Input = "rule.trace", ExplainLine = explainLine });
         }
     }
 
@@ -115,9 +115,13 @@ public class ReplayOrderRuleTests
             .Unmap(100, A)
             .Map(130, B, 0x2000)
             .Map(200, A, 0x3000);
-        var r = t.Replay();
+        var r = t.Replay(explainLine: 22); // B's dma_map_page, after the 4 header lines and the 12 of the evidence
         AllMatched(r, 3 + 3);
         Assert.Equal(1, r.FloatedCalls);
+        Assert.NotNull(r.Explain);
+        Assert.Contains(r.Explain!, s => s.Contains("replayed ahead of interrupt line 20"));
+        Assert.Contains(r.Explain!, s => s.Contains("inferred"));
+        Assert.Contains(r.Explain!, s => s.Contains("IOVA 0xffffe000 from the tree"));
         Assert.Equal(1, r.Fidelity.Inferred);
         Assert.Equal(2 + 3, r.Fidelity.Determined);
     }
