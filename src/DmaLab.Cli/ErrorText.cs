@@ -5,11 +5,12 @@ namespace DmaLab.Cli;
 public static class ErrorText
 {
     public static bool IsBadInput(Exception e) => e is UsageException or DmaLab.Platform.PlatformSpecException
-        or DmaLab.Platform.Dtb.DtbFormatException or DmaLab.Trace.TraceFormatException or IOException or UnauthorizedAccessException;
+        or DmaLab.Platform.Dtb.DtbFormatException or DmaLab.Platform.KernelLog.KernelLogFormatException or DmaLab.Trace.TraceFormatException or IOException or UnauthorizedAccessException;
 
     public static string OneLine(Exception e) => (e switch
     {
-        UsageException or DmaLab.Platform.PlatformSpecException or DmaLab.Platform.Dtb.DtbFormatException or DmaLab.Trace.TraceFormatException => e.Message,
+        UsageException or DmaLab.Platform.PlatformSpecException or DmaLab.Platform.Dtb.DtbFormatException or DmaLab.Platform.KernelLog.KernelLogFormatException
+            or DmaLab.Trace.TraceFormatException => e.Message,
         _ => Reason(e),
     }).ReplaceLineEndings(" ");
 

@@ -19,9 +19,11 @@ public static class PlatformView
         mem.Write();
         if (s.Iommus.Count > 0)
         {
-            var t = new TextTable { Title = "IOMMUs" }.Column("Name").Column("Driver").Column("Compatible").Column("Masters", ColumnKind.Number).Column("Enabled");
+            var t = new TextTable { Title = "IOMMUs" }.Column("Name").Column("Driver").Column("Compatible").Column("Masters", ColumnKind.Number)
+                .Column("Enabled").Column("Invalidation", ColumnKind.Prose);
             foreach (var i in s.Iommus)
-                t.Row(i.Name, KernelNames.Iommu(i.Model), i.Compatible, s.Devices.Count(d => d.Iommu == i.Name).ToString(System.Globalization.CultureInfo.InvariantCulture), i.Enabled ? "yes" : "no");
+                t.Row(i.Name, KernelNames.Iommu(i.Model), i.Compatible, s.Devices.Count(d => d.Iommu == i.Name).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    i.Enabled ? "yes" : "no", Invalidation(s, i));
             t.Write();
         }
         var dev = new TextTable { Title = "Devices" }.Column("Name").Column("Bus").Column("Kind").Column("Mask", ColumnKind.Number).Column("Coherent")
@@ -35,5 +37,14 @@ public static class PlatformView
                 string.Join(" ", d.DmaRanges.Select(r => $"bus 0x{r.BusAddr:x}->cpu 0x{r.CpuAddr:x} +{Units.Bytes(r.Size).Replace(" ", "", StringComparison.Ordinal)}")));
         dev.Write();
         foreach (var n in s.Notes) AnsiConsole.MarkupLine($"[yellow]note:[/] {Markup.Escape(n)}");
+    }
+
+    /// <summary>The DMA domains' invalidation policy behind this IOMMU: the command line's, unless the driver forces
+    /// strict (AMD-Vi with NpCache, as in a VM: drivers/iommu/amd/init.c calls iommu_set_dma_strict()).</summary>
+    static string Invalidation(PlatformSpec s, IommuSpec i)
+    {
+        if (s.Kernel.IommuPassthrough) return "passthrough";
+        if (i.Model == "AmdIommu" && i.NpCache) return "strict (NpCache: a virtual AMD-Vi)";
+        return s.Kernel.IommuStrict ? "strict" : "lazy";
     }
 }

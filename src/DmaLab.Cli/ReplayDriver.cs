@@ -2,11 +2,12 @@ using DmaLab.Trace;
 using DmaLab.Replay;
 using DmaLab.Cli.Report;
 using DmaLab.Platform;
+using DmaLab.Platform.KernelLog;
 
 namespace DmaLab.Cli;
 
 /// <summary>What `dmalab replay` was asked to do.</summary>
-public sealed record ReplayRequest(string Input, string? Platform, string? Policy, string? Iommu, ulong Seed)
+public sealed record ReplayRequest(string Input, string? Platform, string? Policy, string? Iommu, ulong Seed, string? Dmesg = null)
 {
     /// <summary>Keep every finding instance (--findings all), not the first 50 of each kind.</summary>
     public bool AllFindings { get; init; }
@@ -14,7 +15,7 @@ public sealed record ReplayRequest(string Input, string? Platform, string? Polic
 }
 
 /// <summary>A request whose every argument was checked: ready to run.</summary>
-public sealed record PreparedReplay(ReplayRequest Request, ReplayPolicy? Policy, PlatformSpec? Platform);
+public sealed record PreparedReplay(ReplayRequest Request, ReplayPolicy? Policy, PlatformSpec? Platform, KernelLogFacts? Log);
 
 /// <summary>Opens the trace (file or stdin) and runs the replay through the library's model-backed runner.</summary>
 public static class ReplayDriver
@@ -40,7 +41,14 @@ public static class ReplayDriver
             throw new UsageException($"--to {to}: before --from {from}");
         CliPaths.InputFile(traceWhat, request.Input, stdin: true);
         var platform = request.Platform is null ? null : PlatformResolver.Resolve(request.Platform);
-        return new PreparedReplay(request, policy, platform);
+        KernelLogFacts? log = null;
+        if (request.Dmesg is string dmesg)
+        {
+            CliPaths.InputFile("--dmesg", dmesg);
+            using var logStream = File.OpenRead(dmesg);
+            log = KernelLogReader.Read(logStream, dmesg);
+        }
+        return new PreparedReplay(request, policy, platform, log);
     }
 
     static string Suggest(string word, IEnumerable<string> names) => ParseErrors.Nearest(word, names) is string n ? $"; did you mean {n}?" : "";
@@ -56,6 +64,7 @@ public static class ReplayDriver
             Platform = prepared.Platform,
             Policy = prepared.Policy,
             IommuModel = request.Iommu,
+            KernelLog = prepared.Log,
             Observer = writer,
             Progress = progress,
             Replay = new ReplayOptions

@@ -17,6 +17,14 @@ public static class ReplayView
         var p = r.Platform;
         AnsiConsole.MarkupLine($"inferred: [bold]{Markup.Escape(p.DmaOps)}[/]{(p.Iommu ? $", IOMMU {Markup.Escape(p.IommuKind)} ({Markup.Escape(p.DomainLayout)})" : "")}{(p.Swiotlb ? p.SwiotlbForced ? ", swiotlb forced" : ", swiotlb" : "")}");
 
+        if (r.KernelLog is { } kl)
+            Terminal.Prose($"kernel log: {kl.Input}: {kl.Lines:N0} lines, {kl.KernelLines:N0} with a log prefix, {kl.FactLines:N0} gave facts");
+        if (r.Facts.Count > 0)
+        {
+            var facts = new TextTable { Title = "Platform facts" }.Column("Fact").Column("Value", ColumnKind.Prose).Column("From").Column("Where", ColumnKind.Prose);
+            foreach (var fact in r.Facts) facts.Row(fact.Name, fact.Value, fact.Source, fact.Detail);
+            facts.Write();
+        }
         var ev = new TextTable { Title = "Events" }.Column("Event").Column("Count", ColumnKind.Number);
         foreach (var (name, count) in r.Events) ev.Row(name, Units.Count(count));
         ev.Write();
@@ -30,7 +38,21 @@ public static class ReplayView
             t.Row(d.Name, d.DmaOps ?? "", Units.Count(d.Maps), Units.Count(d.Unmaps), Units.BytesIn(d.BytesMapped, mapped),
                 Units.Count(d.LiveMappingsAtEnd), Units.BytesIn((ulong)Math.Max(0, d.LiveBytesAtEnd), live), Units.Count(d.PeakLiveMappings),
                 Units.Count((long)Math.Round(d.MapsPerSecond)));
-        t.Write();
+        if (r.Devices.Count > 0) t.Write();
+        if (r.IommuLayer is { } layer)
+        {
+            Terminal.Prose($"IOMMU layer (no dma:* events): {layer.Rules}; {layer.Policy}");
+            var lt = new TextTable { Title = "DMA domains (from iommu:map/unmap)" }.Column("Domain", ColumnKind.Number).Column("Device", ColumnKind.Prose)
+                .Column("Maps", ColumnKind.Number).Column("Allocs", ColumnKind.Number).Column("Unmaps", ColumnKind.Number).Column("Matched", ColumnKind.Number)
+                .Column("Live", ColumnKind.Number).Column("Live IOVA", optional: true);
+            foreach (var d in layer.Domains)
+                lt.Row(Units.Count(d.Id), d.Devices.Count > 0 ? string.Join(", ", d.Devices) : "?", Units.Count(d.MapEvents), Units.Count(d.Allocations),
+                    Units.Count(d.Unmaps), $"{d.Matched}/{d.Compared}", $"{d.LiveMappingsAtEnd} ({Units.Bytes(d.LiveBytesAtEnd).Replace(' ', '\u00a0')})",
+                    d.LiveIovaLow is null ? "-" : $"{d.LiveIovaLow}-{d.LiveIovaHigh}");
+            lt.Write();
+            Terminal.Prose($"{layer.UnmatchedUnmaps:N0} unmap(s) of IOVAs no domain had mapped, {layer.Invalidations:N0} IOTLB invalidation(s), {layer.LiveMappingsAtEnd:N0} mapping(s) live at the end");
+            foreach (var u in layer.Unknowable) Terminal.Prose($"not in the trace: {u}");
+        }
 
         var fid = r.Fidelity;
         Terminal.Prose($"fidelity ({fid.Model}): {fid.Summary.Replace(" %)", "\u00a0%)", StringComparison.Ordinal)}, {fid.NotComparable:N0} not comparable");

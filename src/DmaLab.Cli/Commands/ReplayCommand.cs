@@ -14,7 +14,8 @@ public static class ReplayCommand
         var trace = new Argument<string>("trace") { Description = "ftrace text (trace, trace_pipe or trace-cmd report output), .xz or .gz; - for stdin" };
         var platform = new Option<string?>("--platform", "-p") { Description = "Platform to replay on (built-in, YAML or .dtb); default: inferred from the trace" };
         var policy = new Option<string?>("--policy") { Description = "What-if: re-run the calls with strict, lazy, passthrough or swiotlb-force" };
-        var iommu = new Option<string?>("--iommu") { Description = "What-if: put the devices behind this IOMMU family: intel-vtd, amd-vi, arm-smmu-v3 or arm-smmu" };
+        var iommu = new Option<string?>("--iommu") { Description = "What-if: put the devices behind this IOMMU family: intel-vtd, amd-vi, arm-smmu-v3, arm-smmu or virtio-iommu" };
+        var dmesg = new Option<string?>("--dmesg") { Description = "Kernel log of the traced machine (dmesg, journalctl -k, or a file containing it): its facts win over guesses from the trace" };
         var check = new Option<bool>("--check") { Description = "Exit 1 when the replay has leaks or errors (mappings merely live at the end do not count)" };
         var timeline = new Option<string?>("--timeline") { Description = "Write a Chrome/Perfetto trace-event JSON timeline (open in ui.perfetto.dev)" };
         var findings = new Option<string>("--findings") { Description = "first: the first of each kind per device (default); all: every instance, in the terminal and the JSON", DefaultValueFactory = _ => "first" };
@@ -24,13 +25,13 @@ public static class ReplayCommand
         var outDir = new Option<string?>("--out", "-o") { Description = "Also write replay.json and replay.html into this directory" };
         var csv = new Option<string?>("--csv") { Description = "Also write devices.csv, phases.csv, findings.csv and mappings.csv (live mappings over time) into this directory" };
         var filter = ReplayFilterOptions.Create();
-        var cmd = new Command("replay", "Replay a kernel DMA/IOMMU trace through the model") { trace, platform, policy, iommu, check, findings, timeline, json, seed, outDir, csv };
+        var cmd = new Command("replay", "Replay a kernel DMA/IOMMU trace through the model") { trace, platform, dmesg, policy, iommu, check, findings, timeline, json, seed, outDir, csv };
         filter.AddTo(cmd);
         cmd.SetAction(pr =>
         {
             string input = pr.GetValue(trace)!;
             bool all = pr.GetValue(findings) == "all";
-            var request = new ReplayRequest(input, pr.GetValue(platform), pr.GetValue(policy), pr.GetValue(iommu), pr.GetValue(seed))
+            var request = new ReplayRequest(input, pr.GetValue(platform), pr.GetValue(policy), pr.GetValue(iommu), pr.GetValue(seed), pr.GetValue(dmesg))
             {
                 AllFindings = all,
                 Filter = filter.Read(pr),

@@ -1,7 +1,12 @@
 namespace DmaLab.Replay;
 
 /// <summary>One dma_addr the model got wrong: trace line, device, event, the kernel's address and the model's.</summary>
-public sealed record FidelityMismatch(long Line, string Device, string Event, string Expected, string Got);
+public sealed record FidelityMismatch(long Line, string Device, string Event, string Expected, string Got)
+{
+    /// <summary>Lines of the records replayed on the same CPU up to it, in replay order (the first mismatch of each
+    /// device only).</summary>
+    public IReadOnlyList<long> Context { get; init; } = [];
+}
 
 /// <summary>
 /// How closely the model reproduced the kernel's dma addresses. One comparison per call (a dma_map_sg matches when
@@ -36,4 +41,6 @@ public sealed class ReplayFidelity
         ? $"{Matched.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} of {Compared.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} dma_addr equal to the kernel's ({(rate * 100).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)} %)"
         : "nothing to compare";
     public List<FidelityMismatch> FirstMismatches { get; } = new();
+    /// <summary>The first mismatch of each device, with the lines replayed before it on its CPU.</summary>
+    public List<FidelityMismatch> FirstMismatchByDevice { get; } = new();
 }

@@ -26,6 +26,11 @@ public sealed class ReplayOptions
     public int LeakMinUnmaps { get; init; } = 8;
     /// <summary>What the report shows (null: everything); the model still sees every event.</summary>
     public ReplayFilter? Filter { get; init; }
+    /// <summary>Receives the iommu:* events while the trace shows no dma:* event (a kernel before 6.12), to replay
+    /// it at the IOMMU layer; null = not asked.</summary>
+    public IommuLayerReplay? IommuLayer { get; init; }
+    /// <summary>A trace line whose replay decisions are written to <see cref="ReplayReport.Explain"/> (0: none).</summary>
+    public long ExplainLine { get; init; }
     /// <summary>Input name for the report.</summary>
     public string Input { get; init; } = "";
 }

@@ -43,6 +43,9 @@ public sealed class ReplayOwnerReport
     public long? UnmatchedUnmaps { get; init; }
 }
 
+/// <summary>The kernel log a replay read: lines read, lines with a kernel-log prefix, lines that gave a fact.</summary>
+public sealed record ReplayKernelLogSummary(string Input, long Lines, long KernelLines, long FactLines);
+
 /// <summary>
 /// Everything a replay found, shaped for `dmalab replay --json` (the minimum contract of DESIGN.md plus more):
 /// input, line counts, events by name, per-device and per-process counters, live mappings at the end, fidelity,
@@ -106,6 +109,15 @@ public sealed class ReplayReport
     public ReplayModelStats? Model { get; set; }
     /// <summary>How the model read the platform from the trace (pool base, IOMMU family, learned device limits).</summary>
     public List<string>? ModelNotes { get; set; }
+    /// <summary>What the replay knew about the traced machine and where each fact came from (log, trace, platform,
+    /// option, default).</summary>
+    public List<ReplayPlatformFact> Facts { get; set; } = new();
+    /// <summary>The kernel log given with --dmesg: its name and line counts (null without one).</summary>
+    public ReplayKernelLogSummary? KernelLog { get; set; }
+    /// <summary>The IOMMU-layer replay of a trace without dma:* events (kernels before 6.12); null otherwise.</summary>
+    public IommuLayerReport? IommuLayer { get; set; }
+    /// <summary>With <see cref="ReplayOptions.ExplainLine"/>: what the replay decided for that line and why.</summary>
+    public List<string>? Explain { get; set; }
     /// <summary>The what-if re-run next to the original (when asked).</summary>
     public ReplayWhatIfReport? WhatIf { get; set; }
 }

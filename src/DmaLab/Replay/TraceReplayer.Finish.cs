@@ -51,6 +51,9 @@ public sealed partial class TraceReplayer
         }
         return new ReplayReport
         {
+            ReorderedCalls = ReorderedCalls,
+            Explain = _explain,
+            FloatedCalls = FloatedCalls,
             Input = _opt.Input,
             Lines = _filter is not null ? _viewEvents : stats?.EventLines ?? _events,
             Filter = _filter?.Describe(),
