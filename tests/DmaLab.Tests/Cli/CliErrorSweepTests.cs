@@ -37,6 +37,8 @@ public class CliErrorSweepTests
         { ["replay", Trace, "--findings", "some"], "--findings" },
         { ["replay", Trace, "--width", "5"], "--width 5: expected a whole number from 20" },
         { ["replay", Trace, "--platform", "TEMP"], "--platform" },
+        { ["replay", Trace, "--dmesg", "TEMP"], "--dmesg" },
+        { ["replay", Trace, "--csv", "FILE"], "--csv" },
         { ["bench", "--filter", "nomatch"], "--filter nomatch: matches no scenario" },
         { ["bench", "--threads", "0"], "--threads 0: expected a whole number from 1 to 1024" },
         { ["bench", "--ops", "abc"], "--ops abc" },
