@@ -261,8 +261,16 @@ internal sealed class ReplayReorderWindow
         return -1;
     }
 
-    int IndexOfLine(long line)
+    /// <summary>Where the call at <paramref name="line"/> sits: searched from the newest record when it was just pushed
+    /// (<paramref name="fromHead"/> false), from the head when an interrupt ahead of it is about to be replayed.</summary>
+    int IndexOfLine(long line, bool fromHead = false)
     {
+        if (fromHead)
+        {
+            for (int j = 0; j < _count; j++)
+                if (At(j).Line == line && IsAllocatingCall(At(j).Kind)) return j;
+            return -1;
+        }
         for (int j = _count - 1; j >= 0; j--)
             if (At(j).Line == line && IsAllocatingCall(At(j).Kind)) return j;
         return -1;
@@ -280,7 +288,7 @@ internal sealed class ReplayReorderWindow
         long line = head.FloatLine;
         head.FloatLine = 0;
         if (line == 0) return false;
-        int c = IndexOfLine(line);
+        int c = IndexOfLine(line, fromHead: true);
         if (c <= 0) return false;
         var call = At(c);
         if (!mustPrecede(call, head))

@@ -100,11 +100,11 @@ public sealed partial class TraceReplayer
 
     bool PassesWindow(TraceRecord r)
     {
-        if (_windowOpen) return false;
         if (!_sawDmaApi && r.Kind is not (TraceEventKind.IommuMap or TraceEventKind.IommuUnmap or TraceEventKind.IommuAddDeviceToGroup
                 or TraceEventKind.IommuRemoveDeviceFromGroup or TraceEventKind.IommuAttachDeviceToDomain or TraceEventKind.IommuDetachDeviceFromDomain
                 or TraceEventKind.IommuIoPageFault or TraceEventKind.SwiotlbBounced or TraceEventKind.TracingMarkWrite or TraceEventKind.Unknown))
             _sawDmaApi = true;
+        if (_windowOpen) return false;
         switch (r.Kind)
         {
             case TraceEventKind.DmaMapPhys:
