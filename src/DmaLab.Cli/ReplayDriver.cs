@@ -12,6 +12,8 @@ public sealed record ReplayRequest(string Input, string? Platform, string? Polic
     /// <summary>Keep every finding instance (--findings all), not the first 50 of each kind.</summary>
     public bool AllFindings { get; init; }
     public ReplayFilter? Filter { get; init; }
+    /// <summary>--explain LINE: the trace line whose replay decisions are reported (0: none).</summary>
+    public long ExplainLine { get; init; }
 }
 
 /// <summary>A request whose every argument was checked: ready to run.</summary>
@@ -71,6 +73,7 @@ public static class ReplayDriver
             {
                 MaxFindingsPerKind = request.AllFindings ? int.MaxValue : new ReplayOptions().MaxFindingsPerKind,
                 Filter = request.Filter,
+                ExplainLine = request.ExplainLine,
             },
         });
         writer?.Complete();

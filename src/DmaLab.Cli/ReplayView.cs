@@ -57,8 +57,11 @@ public static class ReplayView
         var fid = r.Fidelity;
         Terminal.Prose($"fidelity ({fid.Model}): {fid.Summary.Replace(" %)", "\u00a0%)", StringComparison.Ordinal)}, {fid.NotComparable:N0} not comparable");
         ReplayWhatIfView.Render(r);
-        foreach (var m in fid.FirstMismatches.Take(5))
-            AnsiConsole.MarkupLine($"  line {m.Line}: {Markup.Escape(m.Device)} {Markup.Escape(m.Event)} kernel {Markup.Escape(m.Expected)} model {Markup.Escape(m.Got)}");
+        if (fid.Compared > 0)
+            Terminal.Prose($"  {fid.Determined:N0} determined by the trace's order ({fid.DeterminedMatched:N0} equal), {fid.Inferred:N0} inferred (a chosen order among interrupts or inferred flush instants; {fid.InferredMatched:N0} equal)");
+        foreach (var m in fid.FirstMismatchByDevice)
+            Terminal.Prose($"  first mismatch of {m.Device}: line {m.Line} {m.Event}, kernel {m.Expected}, model {m.Got}" +
+                           (m.Context.Count > 1 ? $" (replayed before it on its CPU: lines {string.Join(", ", m.Context.Take(m.Context.Count - 1))}; dmalab replay --explain {m.Line} tells why)" : ""));
 
         if (r.LiveAtEnd.Count > 0)
         {

@@ -24,8 +24,9 @@ public static class ReplayCommand
         var seed = CommonOptions.Seed();
         var outDir = new Option<string?>("--out", "-o") { Description = "Also write replay.json and replay.html into this directory" };
         var csv = new Option<string?>("--csv") { Description = "Also write devices.csv, phases.csv, findings.csv and mappings.csv (live mappings over time) into this directory" };
+        var explain = new Option<long?>("--explain") { Description = "Say what the replay decided for this trace line and why (its place among interrupts, the allocator's answer, the flush queue), with the lines around it" };
         var filter = ReplayFilterOptions.Create();
-        var cmd = new Command("replay", "Replay a kernel DMA/IOMMU trace through the model") { trace, platform, dmesg, policy, iommu, check, findings, timeline, json, seed, outDir, csv };
+        var cmd = new Command("replay", "Replay a kernel DMA/IOMMU trace through the model") { trace, platform, dmesg, policy, iommu, check, findings, timeline, json, seed, outDir, csv, explain };
         filter.AddTo(cmd);
         cmd.SetAction(pr =>
         {
@@ -35,6 +36,7 @@ public static class ReplayCommand
             {
                 AllFindings = all,
                 Filter = filter.Read(pr),
+                ExplainLine = pr.GetValue(explain) is long ex ? ex > 0 ? ex : throw new UsageException($"--explain {ex}: expected a trace line number (1 or more)") : 0,
             };
             string? timelinePath = pr.GetValue(timeline), dir = pr.GetValue(outDir), csvDir = pr.GetValue(csv);
             var prepared = ReplayDriver.Prepare(request);
@@ -64,7 +66,11 @@ public static class ReplayCommand
             }
             if (csvDir is not null) ReplayCsv.Write(report, csvDir);
             if (asJson) Console.WriteLine(ReplayReportJson.Serialize(report));
-            else ReplayView.Render(report, all, timelinePath, dir, csvDir);
+            else
+            {
+                ReplayView.Render(report, all, timelinePath, dir, csvDir);
+                if (request.ExplainLine > 0) ReplayExplainView.Render(report, input, request.ExplainLine);
+            }
             return pr.GetValue(check) && report.FailingFindings > 0 ? ExitCodes.Findings : ExitCodes.Ok;
         });
         return cmd;

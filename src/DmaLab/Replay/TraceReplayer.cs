@@ -268,7 +268,7 @@ public sealed partial class TraceReplayer
     {
         if (r.Line == _opt.ExplainLine && _explain is not null)
             _explain.Add($"line {r.Line}: {r.EventName} by {r.Task}-{r.Pid} on CPU {r.Cpu} at {(r.IrqLevel == 2 ? "hardirq" : r.IrqLevel == 1 ? "softirq" : "task")} level" +
-                         (r.Device.Length > 0 ? $", device {r.Device}" : "") + $", replayed as the {_events + 1}th record");
+                         (r.Device.Length > 0 ? $", device {r.Device}" : "") + $" (record {_events + 1:N0} in replay order)");
         _events++;
         if (_model is not null) NoteRecent(r);
         ulong ns = r.TimestampNs;
