@@ -96,10 +96,13 @@ public sealed class IovaDomain
     {
         RunDueWork();
         int n = AllocAndInsertRange(size, limitPfn + 1, sizeAligned);
-        return n < 0 ? IovaRange.Null : new IovaRange(_tree.Lo(n), _tree.Hi(n), n);
+        return n == IovaRbTree.Nil ? IovaRange.Null : new IovaRange(_tree.Lo(n), _tree.Hi(n), n);
     }
 
-    /// <summary>Linux: __alloc_and_insert_iova_range(); <paramref name="limitPfn"/> is exclusive here.</summary>
+    /// <summary>
+    /// Linux: __alloc_and_insert_iova_range(); <paramref name="limitPfn"/> is exclusive here. Returns the new node,
+    /// or Nil when nothing fits.
+    /// </summary>
     int AllocAndInsertRange(ulong size, ulong limitPfn, bool sizeAligned)
     {
         ulong alignMask = ulong.MaxValue;
@@ -109,12 +112,13 @@ public sealed class IovaDomain
         if (limitPfn <= Dma32BitPfn && size >= Max32AllocSize)
         {
             Stats.TreeAllocFailures++;
-            return -1;
+            return IovaRbTree.Nil;
         }
 
         int curr = limitPfn <= Dma32BitPfn ? _cached32Node : _cachedNode;
         ulong retryPfn = _tree.Hi(curr);
         int prev;
+        long steps = 0; // counted locally: a memory counter bumped per step would chain the walk through a store
         while (true)
         {
             // Walk down from curr while the candidate collides with the range below it.
@@ -124,7 +128,7 @@ public sealed class IovaDomain
                 newPfn = (highPfn - size) & alignMask;
                 prev = curr;
                 curr = _tree.Prev(curr);
-                Stats.SearchSteps++;
+                steps++;
             } while (curr != IovaRbTree.Nil && newPfn <= _tree.Hi(curr) && newPfn >= lowPfn);
 
             if (highPfn < size || newPfn < lowPfn)
@@ -138,11 +142,13 @@ public sealed class IovaDomain
                     continue;
                 }
                 Max32AllocSize = size;
+                Stats.SearchSteps += steps;
                 Stats.TreeAllocFailures++;
-                return -1;
+                return IovaRbTree.Nil;
             }
             break;
         }
+        Stats.SearchSteps += steps;
 
         int node = _tree.AllocNode(newPfn, newPfn + size - 1);
         if (!_tree.Insert(node, prev))
@@ -161,23 +167,13 @@ public sealed class IovaDomain
     /// Linux: iova_find_limit(): where the retry walk starts — the anchor for limits above 4 GiB, otherwise the
     /// lowest node whose pfn_hi reaches <paramref name="limitPfn"/> (the kernel's descent finds exactly that node).
     /// </summary>
-    int FindLimit(ulong limitPfn)
-    {
-        if (limitPfn > Dma32BitPfn) return _anchor;
-        int n = _tree.Root, best = _anchor;
-        while (n != IovaRbTree.Nil)
-        {
-            if (_tree.Hi(n) >= limitPfn) { best = n; n = _tree[n].Left; }
-            else n = _tree[n].Right;
-        }
-        return best;
-    }
+    int FindLimit(ulong limitPfn) => limitPfn > Dma32BitPfn ? _anchor : _tree.LowestReaching(limitPfn, _anchor);
 
     /// <summary>Linux: find_iova(): the range containing <paramref name="pfn"/>, or a null range.</summary>
     public IovaRange FindIova(ulong pfn)
     {
         int n = FindNode(pfn);
-        return n < 0 ? IovaRange.Null : new IovaRange(_tree.Lo(n), _tree.Hi(n), n);
+        return n == IovaRbTree.Nil ? IovaRange.Null : new IovaRange(_tree.Lo(n), _tree.Hi(n), n);
     }
 
     int FindNode(ulong pfn) => _tree.Find(pfn);
@@ -200,7 +196,7 @@ public sealed class IovaDomain
     /// <summary>Linux: __free_iova(): frees a range previously returned by this domain.</summary>
     public void FreeIova(IovaRange range)
     {
-        if (range.IsNull || range.Node == _anchor || range.Node >= _tree.Capacity || _tree.Lo(range.Node) != range.PfnLo
+        if (range.IsNull || range.Node == _anchor || !_tree.IsHandle(range.Node) || _tree.Lo(range.Node) != range.PfnLo
             || !_tree.IsLinked(range.Node))
             throw new ArgumentException($"{range} is not a live range of this IOVA domain", nameof(range));
         RunDueWork();
@@ -212,7 +208,7 @@ public sealed class IovaDomain
     {
         RunDueWork();
         int n = FindNode(pfn);
-        if (n >= 0 && n != _anchor) RemoveNode(n);
+        if (n != IovaRbTree.Nil && n != _anchor) RemoveNode(n);
     }
 
     /// <summary>
@@ -231,7 +227,7 @@ public sealed class IovaDomain
             if (pfnLo <= node.PfnHi && pfnHi >= node.PfnLo)
             {
                 // __adjust_overlap_range
-                if (pfnLo < node.PfnLo) node.PfnLo = pfnLo;
+                if (pfnLo < node.PfnLo) _tree.SetLo(n, pfnLo);
                 if (pfnHi > node.PfnHi) pfnLo = node.PfnHi + 1;
                 if (pfnLo >= node.PfnLo && pfnHi <= node.PfnHi) return new IovaRange(node.PfnLo, node.PfnHi, n);
                 overlap = true;
@@ -273,7 +269,7 @@ public sealed class IovaDomain
         while (true)
         {
             int n = AllocAndInsertRange(size, limitPfn + 1, true);
-            if (n >= 0) return _tree.Lo(n);
+            if (n != IovaRbTree.Nil) return _tree.Lo(n);
             if (!flushRcache)
             {
                 Stats.FastAllocFailures++;
@@ -297,7 +293,7 @@ public sealed class IovaDomain
             return;
         }
         int n = FindNode(pfn);
-        if (n >= 0 && n != _anchor) RemoveNode(n);
+        if (n != IovaRbTree.Nil && n != _anchor) RemoveNode(n);
     }
 
     /// <summary>Linux: iova_rcache_get(); <paramref name="limitPfn"/> is exclusive.</summary>
@@ -406,7 +402,7 @@ public sealed class IovaDomain
         for (int i = 0; i < mag.Size; i++)
         {
             int n = FindNode(mag.Pfns[i]);
-            if (n < 0) continue; // the kernel's WARN_ON(!iova)
+            if (n == IovaRbTree.Nil) continue; // the kernel's WARN_ON(!iova)
             RemoveNode(n);
         }
         mag.Size = 0;
@@ -457,7 +453,7 @@ public sealed class IovaDomain
             {
                 if (!seen.Add(pfn)) cacheErr ??= $"pfn 0x{pfn:x} cached twice";
                 int n = FindNode(pfn);
-                if (n < 0 || _tree.Lo(n) != pfn) cacheErr ??= $"cached pfn 0x{pfn:x} is not the start of a live range";
+                if (n == IovaRbTree.Nil || _tree.Lo(n) != pfn) cacheErr ??= $"cached pfn 0x{pfn:x} is not the start of a live range";
             });
         }
         return cacheErr;
