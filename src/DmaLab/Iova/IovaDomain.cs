@@ -92,6 +92,7 @@ public sealed class IovaDomain
     /// Linux: alloc_iova(): a range of <paramref name="size"/> granules with pfn_hi &lt;= <paramref name="limitPfn"/>,
     /// searched top-down; if <paramref name="sizeAligned"/>, pfn_lo is aligned to roundup_pow_of_two(size).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public IovaRange AllocIova(ulong size, ulong limitPfn, bool sizeAligned)
     {
         RunDueWork();
@@ -103,6 +104,7 @@ public sealed class IovaDomain
     /// Linux: __alloc_and_insert_iova_range(); <paramref name="limitPfn"/> is exclusive here. Returns the new node,
     /// or Nil when nothing fits.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     int AllocAndInsertRange(ulong size, ulong limitPfn, bool sizeAligned)
     {
         ulong alignMask = ulong.MaxValue;
@@ -179,6 +181,7 @@ public sealed class IovaDomain
     int FindNode(ulong pfn) => _tree.Find(pfn);
 
     /// <summary>Linux: remove_iova(): hint update (__cached_rbnode_delete_update) then rb_erase, then free the node.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void RemoveNode(int free)
     {
         ulong lo = _tree.Lo(free), hi = _tree.Hi(free);
@@ -194,6 +197,7 @@ public sealed class IovaDomain
     }
 
     /// <summary>Linux: __free_iova(): frees a range previously returned by this domain.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void FreeIova(IovaRange range)
     {
         if (range.IsNull || range.Node == _anchor || !_tree.IsHandle(range.Node) || _tree.Lo(range.Node) != range.PfnLo
@@ -204,6 +208,7 @@ public sealed class IovaDomain
     }
 
     /// <summary>Linux: free_iova(): frees the range containing <paramref name="pfn"/>; nothing if there is none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void FreeIova(ulong pfn)
     {
         RunDueWork();
@@ -254,6 +259,7 @@ public sealed class IovaDomain
     /// <paramref name="flushRcache"/> it empties every CPU's caches and the depots and retries once. Returns the
     /// pfn, or 0 on failure.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ulong AllocIovaFast(int cpu, ulong size, ulong limitPfn, bool flushRcache)
     {
         RunDueWork();
@@ -283,6 +289,7 @@ public sealed class IovaDomain
     }
 
     /// <summary>Linux: free_iova_fast(): into <paramref name="cpu"/>'s range cache, or back to the tree if too large.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void FreeIovaFast(int cpu, ulong pfn, ulong size)
     {
         RunDueWork();
@@ -297,6 +304,7 @@ public sealed class IovaDomain
     }
 
     /// <summary>Linux: iova_rcache_get(); <paramref name="limitPfn"/> is exclusive.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     ulong RcacheGet(int cpu, ulong size, ulong limitPfn)
     {
         int logSize = IovaMath.OrderBase2(size);

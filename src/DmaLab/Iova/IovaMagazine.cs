@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace DmaLab.Iova;
 
 /// <summary>
@@ -22,6 +24,7 @@ internal sealed class IovaMagazine
     /// Linux: iova_magazine_pop(). Scans from the most recently pushed entry downwards for the first pfn at or
     /// below <paramref name="limitPfn"/>, moves the top entry into its slot and returns it; 0 if none qualifies.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ulong Pop(ulong limitPfn)
     {
         var pfns = Pfns;

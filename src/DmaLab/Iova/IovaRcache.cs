@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace DmaLab.Iova;
 
 /// <summary>
@@ -70,6 +72,7 @@ internal sealed class IovaRcache
     }
 
     /// <summary>Linux: __iova_rcache_insert(). Never fails here: the magazine allocation is modelled as succeeding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Insert(int cpu, ulong pfn, ulong nowNs)
     {
         var loaded = _loaded[cpu];
@@ -95,6 +98,7 @@ internal sealed class IovaRcache
     }
 
     /// <summary>Linux: __iova_rcache_get(). <paramref name="limitPfn"/> is the highest acceptable pfn_lo.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ulong Get(int cpu, ulong limitPfn)
     {
         var loaded = _loaded[cpu];
