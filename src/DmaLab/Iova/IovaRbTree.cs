@@ -137,12 +137,12 @@ internal sealed class IovaRbTree
     // ---- pfn_lo hash index ------------------------------------------------------------------------------------
 
     /// <summary>
-    /// Bucket of a pfn_lo: a Fibonacci hash of pfn_lo / 16 plus pfn_lo itself, so that runs of small ranges
-    /// allocated one below the other share cache lines of the bucket array (a plain hash costs a cache miss per
-    /// insert while a large tree is built) and size-aligned ranges, whose low bits are all zero, still spread.
+    /// Bucket of a pfn_lo: a Fibonacci hash of the 4096-pfn block plus pfn_lo itself, so that ranges allocated one
+    /// below the other walk the bucket array sequentially (a plain hash costs a cache and TLB miss per insert while a
+    /// large tree is built) and size-aligned ranges, whose low bits are all zero, still spread over every bucket.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    int Bucket(ulong pfnLo) => (int)(((uint)(((pfnLo >> 4) * 0x9E3779B97F4A7C15UL) >> _bucketShift) + (uint)pfnLo) & _bucketMask);
+    int Bucket(ulong pfnLo) => (int)(((uint)(((pfnLo >> 12) * 0x9E3779B97F4A7C15UL) >> _bucketShift) + (uint)pfnLo) & _bucketMask);
 
     /// <summary>Sizes the bucket array to a power of two no smaller than the node array and re-indexes every node.</summary>
     void Rehash()
