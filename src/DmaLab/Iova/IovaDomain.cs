@@ -259,7 +259,6 @@ public sealed class IovaDomain
     /// <paramref name="flushRcache"/> it empties every CPU's caches and the depots and retries once. Returns the
     /// pfn, or 0 on failure.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ulong AllocIovaFast(int cpu, ulong size, ulong limitPfn, bool flushRcache)
     {
         RunDueWork();
@@ -289,7 +288,6 @@ public sealed class IovaDomain
     }
 
     /// <summary>Linux: free_iova_fast(): into <paramref name="cpu"/>'s range cache, or back to the tree if too large.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void FreeIovaFast(int cpu, ulong pfn, ulong size)
     {
         RunDueWork();
@@ -304,7 +302,6 @@ public sealed class IovaDomain
     }
 
     /// <summary>Linux: iova_rcache_get(); <paramref name="limitPfn"/> is exclusive.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     ulong RcacheGet(int cpu, ulong size, ulong limitPfn)
     {
         int logSize = IovaMath.OrderBase2(size);
@@ -312,11 +309,15 @@ public sealed class IovaDomain
         return _rcaches[logSize].Get(CheckCpu(cpu), limitPfn - size);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     int CheckCpu(int cpu)
     {
-        if ((uint)cpu >= (uint)Cpus) throw new ArgumentOutOfRangeException(nameof(cpu), cpu, $"domain has {Cpus} CPUs");
+        if ((uint)cpu >= (uint)Cpus) ThrowBadCpu(cpu);
         return cpu;
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    void ThrowBadCpu(int cpu) => throw new ArgumentOutOfRangeException(nameof(cpu), cpu, $"domain has {Cpus} CPUs");
 
     /// <summary>Linux: free_cpu_cached_iovas() (also what CPU hot-unplug does).</summary>
     public void FreeCpuCachedIovas(int cpu)

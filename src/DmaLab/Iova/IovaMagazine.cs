@@ -11,7 +11,14 @@ internal sealed class IovaMagazine
     /// <summary>Linux: iova.c, IOVA_MAG_SIZE.</summary>
     public const int MagSize = 127;
 
-    public readonly ulong[] Pfns = new ulong[MagSize];
+    /// <summary>The pfns, held in the magazine object itself (one load less on every rcache hit than an array).</summary>
+    [InlineArray(MagSize)]
+    internal struct PfnArray
+    {
+        ulong _pfn;
+    }
+
+    public PfnArray Pfns;
     public int Size;
     public IovaMagazine? Next;
 
@@ -24,10 +31,9 @@ internal sealed class IovaMagazine
     /// Linux: iova_magazine_pop(). Scans from the most recently pushed entry downwards for the first pfn at or
     /// below <paramref name="limitPfn"/>, moves the top entry into its slot and returns it; 0 if none qualifies.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ulong Pop(ulong limitPfn)
     {
-        var pfns = Pfns;
+        Span<ulong> pfns = Pfns;
         int i = Size - 1;
         while (pfns[i] > limitPfn)
         {

@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace DmaLab.Iova;
 
 /// <summary>
@@ -72,7 +70,6 @@ internal sealed class IovaRcache
     }
 
     /// <summary>Linux: __iova_rcache_insert(). Never fails here: the magazine allocation is modelled as succeeding.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Insert(int cpu, ulong pfn, ulong nowNs)
     {
         var loaded = _loaded[cpu];
@@ -98,7 +95,6 @@ internal sealed class IovaRcache
     }
 
     /// <summary>Linux: __iova_rcache_get(). <paramref name="limitPfn"/> is the highest acceptable pfn_lo.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ulong Get(int cpu, ulong limitPfn)
     {
         var loaded = _loaded[cpu];
