@@ -44,36 +44,40 @@ public sealed class FlushQueue
     readonly IovaDomain _iovad;
     readonly IIotlbFlushAll _iommu;
     readonly SimClock _clock;
+    readonly JiffyClock _jiffies;
     readonly Ring[] _rings;
-    readonly ulong _tickNs;
     readonly ulong _timeoutJiffies;
     ulong _flushStartCnt;
     ulong _flushFinishCnt;
     bool _timerOn;
     ulong _timerExpiryNs = ulong.MaxValue;
+    ulong _timerBucket;
+    ulong _timerArmedNs;
     int _timerCpu;
+    int _flushCpu;
     ulong _lastFlushNs;
 
     /// <summary>Linux: iommu_dma_init_options() + iommu_dma_init_fq().</summary>
     /// <param name="iovad">The domain's allocator; released IOVAs go back through free_iova_fast.</param>
     /// <param name="iommu">The driver's flush_iotlb_all.</param>
     /// <param name="type">Per-CPU rings, or one shared ring when the driver shadows flushes.</param>
-    /// <param name="hz">Kernel CONFIG_HZ: the timeout is msecs_to_jiffies(timeout) ticks after the current tick.</param>
+    /// <param name="hz">Kernel CONFIG_HZ (when no <paramref name="jiffies"/> clock is given).</param>
     /// <param name="size">Ring size override (power of two); the kernel's size for <paramref name="type"/> if 0.</param>
+    /// <param name="jiffies">The tick grid the timer is armed on (shared by the domains of one machine).</param>
     public FlushQueue(IovaDomain iovad, IIotlbFlushAll iommu, SimClock clock, FlushQueueType type = FlushQueueType.PerCpu,
-        int hz = 250, int size = 0)
+        int hz = 250, int size = 0, JiffyClock? jiffies = null)
     {
         _iovad = iovad ?? throw new ArgumentNullException(nameof(iovad));
         _iommu = iommu ?? throw new ArgumentNullException(nameof(iommu));
         _clock = clock ?? throw new ArgumentNullException(nameof(clock));
         if (hz <= 0) throw new ArgumentOutOfRangeException(nameof(hz), hz, "CONFIG_HZ must be positive");
+        _jiffies = jiffies ?? new JiffyClock(hz);
         Type = type;
         Size = size != 0 ? size : type == FlushQueueType.Single ? SingleFqSize : DefaultFqSize;
         if (!IovaMath.IsPowerOfTwo((ulong)Size) || Size < 2)
             throw new ArgumentException($"flush queue size {Size} must be a power of two >= 2 (fq->mod_mask)", nameof(size));
         TimeoutMs = type == FlushQueueType.Single ? SingleFqTimeoutMs : DefaultFqTimeoutMs;
-        _tickNs = 1_000_000_000UL / (ulong)hz;
-        _timeoutJiffies = IovaDomain.MsecsToJiffies(TimeoutMs, hz);
+        _timeoutJiffies = IovaDomain.MsecsToJiffies(TimeoutMs, _jiffies.Hz);
         _rings = new Ring[type == FlushQueueType.Single ? 1 : iovad.Cpus];
         for (int i = 0; i < _rings.Length; i++) _rings[i] = new Ring(Size);
     }
@@ -92,6 +96,22 @@ public sealed class FlushQueue
     public ulong TimerExpiryNs => _timerOn ? _timerExpiryNs : ulong.MaxValue;
     /// <summary>The CPU whose timer base holds the armed timer (where its frees land in the rcaches).</summary>
     public int TimerCpu => _timerCpu;
+    /// <summary>True while fq_timer_on is set.</summary>
+    public bool TimerArmed => _timerOn;
+    /// <summary>The jiffy (relative, <see cref="JiffyClock"/>) whose tick runs the armed timer: bucket_expiry.</summary>
+    public ulong TimerBucket => _timerBucket;
+    /// <summary>Virtual time the armed timer was armed at (queue_iova()'s mod_timer).</summary>
+    public ulong TimerArmedNs => _timerArmedNs;
+    /// <summary>Time from the tick of <see cref="TimerBucket"/> to the callback (the timer softirq's latency); the
+    /// timer is due at that tick plus this.</summary>
+    public ulong LatencyNs { get; set; }
+    /// <summary>
+    /// The timer fires only through <see cref="FlushTimeout(int)"/> (a replay with the trace's own
+    /// timer_expire_entry events), not when virtual time passes its expiry; it still fires on its own once
+    /// <see cref="ExternalGraceNs"/> past the expiry, so a lost event does not hold IOVAs forever.
+    /// </summary>
+    public bool ExternalTimer { get; set; }
+    public ulong ExternalGraceNs { get; set; } = 1_000_000_000UL;
 
     /// <summary>Optional observer of every release (pfn, pages, flush-finish count at release), for tests and metrics.</summary>
     public Action<ulong, ulong, ulong>? OnRelease { get; set; }
@@ -103,6 +123,45 @@ public sealed class FlushQueue
     {
         if ((uint)cpu >= (uint)_iovad.Cpus) throw new ArgumentOutOfRangeException(nameof(cpu), cpu, $"domain has {_iovad.Cpus} CPUs");
         return Type == FlushQueueType.Single ? _rings[0] : _rings[cpu];
+    }
+
+    /// <summary>
+    /// Whether a timer flush now would free the entry at <paramref name="pfn"/> of range-cache class
+    /// <paramref name="logSize"/>: its queue time, and the queue time of the next entry of that class it would free
+    /// (ulong.MaxValue when none), between which a flush leaves it on top of the class's cache.
+    /// </summary>
+    public bool FindReleasable(ulong pfn, int logSize, out ulong queuedNs, out ulong nextNs)
+    {
+        queuedNs = nextNs = ulong.MaxValue;
+        ulong counter = _flushStartCnt + 1;
+        bool found = false;
+        foreach (var r in _rings)
+            for (uint i = r.Head; i != r.Tail; i = (i + 1) & r.ModMask)
+            {
+                ref var e = ref r.Entries[i];
+                if (e.Counter >= counter) break;
+                if (IovaMath.OrderBase2(e.Pages) != logSize) continue;
+                if (e.IovaPfn == pfn) { found = true; queuedNs = e.QueuedNs; nextNs = ulong.MaxValue; }
+                else if (found && e.QueuedNs > queuedNs && e.QueuedNs < nextNs) nextNs = e.QueuedNs;
+            }
+        return found;
+    }
+
+    /// <summary>
+    /// The pfn a timer flush now would free last among the entries of range-cache class <paramref name="logSize"/>
+    /// (order_base_2 of the page count): the one on top of that class's cache afterwards. 0 when none would be freed.
+    /// </summary>
+    public ulong LastReleased(int logSize)
+    {
+        ulong last = 0, counter = _flushStartCnt + 1; // the finish count once the flush is done
+        foreach (var r in _rings)
+            for (uint i = r.Head; i != r.Tail; i = (i + 1) & r.ModMask)
+            {
+                ref var e = ref r.Entries[i];
+                if (e.Counter >= counter) break;
+                if (IovaMath.OrderBase2(e.Pages) == logSize) last = e.IovaPfn;
+            }
+        return last;
     }
 
     /// <summary>True while an IOVA starting at <paramref name="pfn"/> waits in any ring.</summary>
@@ -143,26 +202,154 @@ public sealed class FlushQueue
         Stats.TablePagesHeld += freedTablePages;
         if (fq.Count > Stats.MaxQueued) Stats.MaxQueued = fq.Count;
 
-        if (!_timerOn)
-        {
-            // mod_timer(jiffies + msecs_to_jiffies(timeout)): expiry is a tick boundary.
-            _timerOn = true;
-            _timerCpu = cpu;
-            _timerExpiryNs = (_clock.NowNs / _tickNs + _timeoutJiffies) * _tickNs;
-        }
+        if (!_timerOn) Arm(cpu, _clock.NowNs);
     }
 
-    /// <summary>Fires the timer if its virtual expiry has passed (callers run this before touching the domain).</summary>
+    /// <summary>mod_timer(jiffies + msecs_to_jiffies(timeout)) on <paramref name="cpu"/>'s timer base at
+    /// <paramref name="nowNs"/>; the wheel runs it at the tick of its bucket (kernel/time/timer.c rounds a level-0
+    /// expiry up by one), then the softirq's latency.</summary>
+    void Arm(int cpu, ulong nowNs)
+    {
+        if (Environment.GetEnvironmentVariable("DMALAB_DEBUG_FQ") is not null) Console.Error.WriteLine($"  fq arm {nowNs} cpu {cpu} (clock {_clock.NowNs})");
+        _timerOn = true;
+        _timerCpu = cpu;
+        _timerArmedNs = nowNs;
+        ulong j = _jiffies.At(nowNs);
+        _timerBucket = TimerWheel.BucketExpiry(j + _timeoutJiffies, j);
+        _timerExpiryNs = _jiffies.BoundaryNs(_timerBucket) + LatencyNs;
+    }
+
+    /// <summary>The flush timeout in jiffies (msecs_to_jiffies of IOVA_DEFAULT_FQ_TIMEOUT or the single queue's).</summary>
+    public ulong TimeoutJiffies => _timeoutJiffies;
+
+    /// <summary>Moves the armed timer's due time (a replay that learned the tick grid or the latency later).</summary>
+    public void Reschedule()
+    {
+        if (!_timerOn) return;
+        _timerBucket = TimerWheel.BucketExpiry(_jiffies.At(_timerArmedNs) + _timeoutJiffies, _jiffies.At(_timerArmedNs));
+        _timerExpiryNs = _jiffies.BoundaryNs(_timerBucket) + LatencyNs;
+    }
+
+    /// <summary>When <see cref="RunExpiredTimer"/> fires the armed timer: its expiry, or with an
+    /// <see cref="ExternalTimer"/> the expiry plus the grace; ulong.MaxValue when not armed.</summary>
+    public ulong DueNs => !_timerOn ? ulong.MaxValue : ExternalTimer ? SatAdd(_timerExpiryNs, ExternalGraceNs) : _timerExpiryNs;
+
+    /// <summary>Fires the timer if it is due (callers run this before touching the domain).</summary>
     public bool RunExpiredTimer()
     {
-        if (!_timerOn || _timerExpiryNs > _clock.NowNs) return false;
+        if (DueNs > _clock.NowNs) return false;
         FlushTimeout();
         return true;
+    }
+
+    static ulong SatAdd(ulong a, ulong b) => a > ulong.MaxValue - b ? ulong.MaxValue : a + b;
+
+    /// <summary>fq_flush_timeout() run by the timer softirq of <paramref name="cpu"/>: its frees land in that CPU's
+    /// rcaches.</summary>
+    public void FlushTimeout(int cpu)
+    {
+        if ((uint)cpu < (uint)_iovad.Cpus) _timerCpu = cpu;
+        FlushTimeout();
+    }
+
+    /// <summary>
+    /// fq_flush_timeout() that ran at <paramref name="flushNs"/>, earlier than now, on <paramref name="cpu"/>: a
+    /// replay that learns only later when the timer must have run. Entries queued after that instant were queued after
+    /// the flush began, so they wait for the next one (their counter is the new start count), and the first of them
+    /// re-armed the timer (queue_iova() found fq_timer_on clear): the timer is armed again as of that entry.
+    /// </summary>
+    public void FlushTimeoutAsOf(ulong flushNs, int cpu)
+    {
+        if ((uint)cpu < (uint)_iovad.Cpus) _timerCpu = cpu;
+        _flushCpu = _timerCpu;
+        _timerOn = false;
+        Stats.TimerFlushes++;
+        ulong before = _flushStartCnt;
+        FlushIotlb();
+        _lastFlushNs = Math.Min(flushNs, _clock.NowNs);
+        ulong rearmNs = ulong.MaxValue;
+        int rearmCpu = 0;
+        for (int ri = 0; ri < _rings.Length; ri++)
+        {
+            var r = _rings[ri];
+            for (uint i = r.Head; i != r.Tail; i = (i + 1) & r.ModMask)
+            {
+                ref var e = ref r.Entries[i];
+                if (e.QueuedNs <= flushNs || e.Counter != before) continue;
+                e.Counter = _flushStartCnt;
+                if (e.QueuedNs < rearmNs) { rearmNs = e.QueuedNs; rearmCpu = ri; }
+            }
+        }
+        for (int i = 0; i < _rings.Length; i++) RingFree(_rings[i], _timerCpu);
+        if (rearmNs != ulong.MaxValue) Arm(Type == FlushQueueType.Single ? _timerCpu : rearmCpu, rearmNs);
+    }
+
+    /// <summary>
+    /// The timer flush placed by <see cref="FlushTimeoutAsOf"/> ran later than assumed, at <paramref name="flushNs"/>:
+    /// the entries it left waiting that were queued by then are released after all (on top of their classes, as the
+    /// flush would have left them), and the timer is re-armed as of the first entry queued after that instant.
+    /// </summary>
+    public void ExtendFlushTo(ulong flushNs)
+    {
+        ulong c = _flushStartCnt;
+        ulong rearmNs = ulong.MaxValue;
+        int rearmCpu = _timerCpu;
+        for (int ri = 0; ri < _rings.Length; ri++)
+        {
+            var r = _rings[ri];
+            for (uint i = r.Head; i != r.Tail; i = (i + 1) & r.ModMask)
+            {
+                ref var e = ref r.Entries[i];
+                if (e.Counter != c) continue;
+                if (e.QueuedNs <= flushNs) e.Counter = c - 1; // covered by the finished flush
+                else if (e.QueuedNs < rearmNs) { rearmNs = e.QueuedNs; rearmCpu = ri; }
+            }
+        }
+        _lastFlushNs = Math.Max(_lastFlushNs, flushNs);
+        for (int i = 0; i < _rings.Length; i++) RingFree(_rings[i], _flushCpu);
+        if (rearmNs != ulong.MaxValue) Arm(Type == FlushQueueType.Single ? _timerCpu : rearmCpu, rearmNs);
+        else _timerOn = false;
+    }
+
+    /// <summary>The queue time of the oldest entry of class <paramref name="logSize"/> a timer flush now would free
+    /// (ulong.MaxValue when none).</summary>
+    public ulong FirstReleasableNs(int logSize)
+    {
+        ulong first = ulong.MaxValue, counter = _flushStartCnt + 1;
+        foreach (var r in _rings)
+            for (uint i = r.Head; i != r.Tail; i = (i + 1) & r.ModMask)
+            {
+                ref var e = ref r.Entries[i];
+                if (e.Counter >= counter) break;
+                if (IovaMath.OrderBase2(e.Pages) == logSize && e.QueuedNs < first) first = e.QueuedNs;
+            }
+        return first;
+    }
+
+    /// <summary>
+    /// An entry that a flush placed by <see cref="FlushTimeoutAsOf"/> left waiting, queued in (lo, hi), at
+    /// <paramref name="pfn"/> of class <paramref name="logSize"/> (or, with pfn 0, the first such of the class): its
+    /// queue time.
+    /// </summary>
+    public bool FindWaiting(ulong pfn, int logSize, ulong lo, ulong hi, out ulong queuedNs)
+    {
+        queuedNs = ulong.MaxValue;
+        ulong c = _flushStartCnt;
+        foreach (var r in _rings)
+            for (uint i = r.Head; i != r.Tail; i = (i + 1) & r.ModMask)
+            {
+                ref var e = ref r.Entries[i];
+                if (e.Counter != c || e.QueuedNs <= lo || e.QueuedNs >= hi || IovaMath.OrderBase2(e.Pages) != logSize) continue;
+                if (pfn != 0 && e.IovaPfn != pfn) continue;
+                if (e.QueuedNs < queuedNs) queuedNs = e.QueuedNs;
+            }
+        return queuedNs != ulong.MaxValue;
     }
 
     /// <summary>Linux: fq_flush_timeout(): disarm, flush the IOTLB, release every ring's covered entries.</summary>
     public void FlushTimeout()
     {
+        if (Environment.GetEnvironmentVariable("DMALAB_DEBUG_FQ") is not null) Console.Error.WriteLine($"  fq timeout at clock {_clock.NowNs}");
         _timerOn = false;
         Stats.TimerFlushes++;
         FlushIotlb();

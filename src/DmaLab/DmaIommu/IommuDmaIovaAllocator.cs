@@ -79,10 +79,11 @@ public sealed class IommuDmaIovaAllocator
     /// Linux: iommu_dma_init_fq() for a DMA_FQ domain. The kernel only does this when the device reports
     /// IOMMU_CAP_DEFERRED_FLUSH (otherwise the domain silently stays strict); the single queue when it shadows flushes.
     /// </summary>
-    public FlushQueue EnableFlushQueue(IIotlbFlushAll iommu, FlushQueueType type = FlushQueueType.PerCpu, int hz = 250)
+    public FlushQueue EnableFlushQueue(IIotlbFlushAll iommu, FlushQueueType type = FlushQueueType.PerCpu, int hz = 250,
+        JiffyClock? jiffies = null)
     {
         if (_msiCookie) throw new InvalidOperationException("an MSI cookie has no flush queue");
-        return Fq ??= new FlushQueue(Iovad, iommu, _clock, type, hz);
+        return Fq ??= new FlushQueue(Iovad, iommu, _clock, type, hz, jiffies: jiffies);
     }
 
     /// <summary>Linux: iommu_setup_dma_ops() for a device whose default domain is this DMA domain.</summary>
@@ -137,7 +138,7 @@ public sealed class IommuDmaIovaAllocator
         ulong now = _clock.NowNs;
         while (true)
         {
-            ulong timer = Fq?.TimerExpiryNs ?? ulong.MaxValue;
+            ulong timer = Fq?.DueNs ?? ulong.MaxValue;
             ulong work = Iovad.NextWorkDueNs;
             if (timer > now && work > now) return;
             if (timer <= work) Fq!.RunExpiredTimer();
@@ -160,11 +161,7 @@ public sealed class IommuDmaIovaAllocator
         RunDueEvents();
         int shift = Iovad.Shift;
         ulong iovaLen = size >> shift;
-        ulong busLimit = master.Device.BusDmaLimit;
-        if (busLimit != 0 && (dmaLimit == 0 || busLimit < dmaLimit)) dmaLimit = busLimit;
-        if (ForceAperture) dmaLimit = Math.Min(dmaLimit, ApertureEnd);
-
-        const ulong Mask32 = 0xffff_ffffUL;
+        dmaLimit = Limit(master, dmaLimit);
         ulong pfn;
         if (dmaLimit > Mask32 && master.Pci32BitWorkaround)
         {
@@ -176,6 +173,35 @@ public sealed class IommuDmaIovaAllocator
         pfn = Iovad.AllocIovaFast(cpu, iovaLen, dmaLimit >> shift, true);
         if (pfn == 0) AllocFailures++;
         return pfn << shift;
+    }
+
+    const ulong Mask32 = 0xffff_ffffUL;
+
+    /// <summary>min_not_zero(dma_limit, bus_dma_limit), clamped to the aperture.</summary>
+    ulong Limit(IommuDmaMaster master, ulong dmaLimit)
+    {
+        ulong busLimit = master.Device.BusDmaLimit;
+        if (busLimit != 0 && (dmaLimit == 0 || busLimit < dmaLimit)) dmaLimit = busLimit;
+        if (ForceAperture) dmaLimit = Math.Min(dmaLimit, ApertureEnd);
+        return dmaLimit;
+    }
+
+    /// <summary>The IOVA <see cref="AllocIova"/> would return now, changing no allocator state (due timers and
+    /// depot work do run, as they would before the real call); 0 when the preview cannot tell (both the range caches
+    /// and the tree miss).</summary>
+    public ulong PeekIova(IommuDmaMaster master, ulong size, ulong dmaLimit, int cpu)
+    {
+        if (_msiCookie) return _msiIova;
+        RunDueEvents();
+        int shift = Iovad.Shift;
+        ulong iovaLen = size >> shift;
+        dmaLimit = Limit(master, dmaLimit);
+        if (dmaLimit > Mask32 && master.Pci32BitWorkaround)
+        {
+            ulong low = Iovad.PeekAllocIovaFast(cpu, iovaLen, Mask32 >> shift);
+            if (low != 0) return low << shift;
+        }
+        return Iovad.PeekAllocIovaFast(cpu, iovaLen, dmaLimit >> shift) << shift;
     }
 
     /// <summary>
@@ -244,9 +270,31 @@ public sealed class IommuDmaIovaAllocator
     {
         if (sg.Length == 0) return 0;
         if (output.Length < sg.Length) throw new ArgumentException("output span shorter than the scatterlist", nameof(output));
+        Span<ulong> padded = sg.Length <= 128 ? stackalloc ulong[sg.Length] : new ulong[sg.Length];
+        ulong iovaLen = SgIovaLength(master, sg, padded);
+        ulong iova = AllocIova(master, iovaLen, master.Device.DmaMask, cpu);
+        if (iova == 0) return -12;
+        return FinaliseSg(master, sg, padded, iova, output);
+    }
+
+    /// <summary>The IOVA <see cref="MapSg"/> would give the list's first segment now (before its page offset), 0 when
+    /// the preview cannot tell (see <see cref="PeekIova"/>).</summary>
+    public ulong PeekSg(IommuDmaMaster master, ReadOnlySpan<SgSegment> sg, int cpu, out ulong iovaLen)
+    {
+        iovaLen = 0;
+        if (sg.Length == 0) return 0;
+        Span<ulong> padded = sg.Length <= 128 ? stackalloc ulong[sg.Length] : new ulong[sg.Length];
+        iovaLen = SgIovaLength(master, sg, padded);
+        return PeekIova(master, iovaLen, master.Device.DmaMask, cpu);
+    }
+
+    /// <summary>The IOVA length of iommu_dma_map_sg(): each segment padded to the granule and, where the segment
+    /// boundary mask is smaller than the total, padded so no segment crosses it (the padding is written to
+    /// <paramref name="padded"/>).</summary>
+    ulong SgIovaLength(IommuDmaMaster master, ReadOnlySpan<SgSegment> sg, Span<ulong> padded)
+    {
         ulong mask = master.Device.SegmentBoundaryMask != 0 ? master.Device.SegmentBoundaryMask : ulong.MaxValue;
         ulong iovaLen = 0;
-        Span<ulong> padded = sg.Length <= 128 ? stackalloc ulong[sg.Length] : new ulong[sg.Length];
         for (int i = 0; i < sg.Length; i++)
         {
             ulong sLen = Iovad.IovaAlign(sg[i].Length + Iovad.IovaOffset(sg[i].Phys));
@@ -259,9 +307,7 @@ public sealed class IommuDmaIovaAllocator
             padded[i] = sLen;
             iovaLen += sLen;
         }
-        ulong iova = AllocIova(master, iovaLen, master.Device.DmaMask, cpu);
-        if (iova == 0) return -12;
-        return FinaliseSg(master, sg, padded, iova, output);
+        return iovaLen;
     }
 
     /// <summary>Linux: __finalise_sg() (unsigned int lengths, as in the kernel).</summary>

@@ -107,19 +107,40 @@ public sealed class IovaDomain
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     int AllocAndInsertRange(ulong size, ulong limitPfn, bool sizeAligned)
     {
+        if (!SearchRange(size, limitPfn, sizeAligned, commit: true, out ulong newPfn, out int prev)) return IovaRbTree.Nil;
+        int node = _tree.AllocNode(newPfn, newPfn + size - 1);
+        if (!_tree.Insert(node, prev))
+        {
+            _tree.FreeNode(node); // iova_insert_rbtree's WARN_ON: cannot happen for a search result
+            throw new InvalidOperationException($"IOVA tree already holds pfn 0x{newPfn:x}");
+        }
+        // __cached_rbnode_insert_update
+        if (newPfn + size - 1 < Dma32BitPfn) _cached32Node = node;
+        else _cachedNode = node;
+        Stats.TreeAllocs++;
+        return node;
+    }
+
+    /// <summary>The search of __alloc_and_insert_iova_range(): the pfn a range of <paramref name="size"/> would get
+    /// and the node to insert it after. <paramref name="commit"/> false changes nothing (no max32_alloc_size update,
+    /// no statistics): a preview.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    bool SearchRange(ulong size, ulong limitPfn, bool sizeAligned, bool commit, out ulong newPfn, out int prev)
+    {
         ulong alignMask = ulong.MaxValue;
         if (sizeAligned) alignMask <<= IovaMath.FlsLong(size - 1);
-        ulong highPfn = limitPfn, lowPfn = StartPfn, newPfn;
+        ulong highPfn = limitPfn, lowPfn = StartPfn;
+        newPfn = 0;
+        prev = IovaRbTree.Nil;
 
         if (limitPfn <= Dma32BitPfn && size >= Max32AllocSize)
         {
-            Stats.TreeAllocFailures++;
-            return IovaRbTree.Nil;
+            if (commit) Stats.TreeAllocFailures++;
+            return false;
         }
 
         int curr = limitPfn <= Dma32BitPfn ? _cached32Node : _cachedNode;
         ulong retryPfn = _tree.Hi(curr);
-        int prev;
         long steps = 0; // counted locally: a memory counter bumped per step would chain the walk through a store
         while (true)
         {
@@ -143,26 +164,18 @@ public sealed class IovaDomain
                     curr = FindLimit(limitPfn);
                     continue;
                 }
-                Max32AllocSize = size;
-                Stats.SearchSteps += steps;
-                Stats.TreeAllocFailures++;
-                return IovaRbTree.Nil;
+                if (commit)
+                {
+                    Max32AllocSize = size;
+                    Stats.TreeAllocFailures++;
+                    Stats.SearchSteps += steps;
+                }
+                return false;
             }
             break;
         }
-        Stats.SearchSteps += steps;
-
-        int node = _tree.AllocNode(newPfn, newPfn + size - 1);
-        if (!_tree.Insert(node, prev))
-        {
-            _tree.FreeNode(node); // iova_insert_rbtree's WARN_ON: cannot happen for a search result
-            throw new InvalidOperationException($"IOVA tree already holds pfn 0x{newPfn:x}");
-        }
-        // __cached_rbnode_insert_update
-        if (newPfn + size - 1 < Dma32BitPfn) _cached32Node = node;
-        else _cachedNode = node;
-        Stats.TreeAllocs++;
-        return node;
+        if (commit) Stats.SearchSteps += steps;
+        return true;
     }
 
     /// <summary>
@@ -285,6 +298,23 @@ public sealed class IovaDomain
             for (int c = 0; c < Cpus; c++) FreeCpuCachedIovas(c);
             FreeGlobalCachedIovas();
         }
+    }
+
+    /// <summary>
+    /// What <see cref="AllocIovaFast"/> would return now, changing nothing: the range cache's candidate, else the
+    /// tree search's; 0 when both miss (the flush-and-retry of the real call is not previewed). Due depot work is not
+    /// run. For a replay choosing among orders the trace allows.
+    /// </summary>
+    public ulong PeekAllocIovaFast(int cpu, ulong size, ulong limitPfn)
+    {
+        if (size < 1UL << (RangeCacheMaxSize - 1)) size = IovaMath.RoundupPowOfTwo(size);
+        int logSize = IovaMath.OrderBase2(size);
+        if (logSize < RangeCacheMaxSize)
+        {
+            ulong pfn = _rcaches[logSize].Peek(CheckCpu(cpu), limitPfn + 1 - size);
+            if (pfn != 0) return pfn;
+        }
+        return SearchRange(size, limitPfn + 1, true, commit: false, out ulong newPfn, out _) ? newPfn : 0;
     }
 
     /// <summary>Linux: free_iova_fast(): into <paramref name="cpu"/>'s range cache, or back to the tree if too large.</summary>

@@ -27,6 +27,14 @@ internal sealed class IovaMagazine
 
     public void Push(ulong pfn) => Pfns[Size++] = pfn;
 
+    /// <summary>What <see cref="Pop"/> would return, without popping.</summary>
+    public ulong Peek(ulong limitPfn)
+    {
+        for (int i = Size - 1; i >= 0; i--)
+            if (Pfns[i] <= limitPfn) return Pfns[i];
+        return 0;
+    }
+
     /// <summary>
     /// Linux: iova_magazine_pop(). Scans from the most recently pushed entry downwards for the first pfn at or
     /// below <paramref name="limitPfn"/>, moves the top entry into its slot and returns it; 0 if none qualifies.

@@ -119,6 +119,19 @@ internal sealed class IovaRcache
         return loaded.Pop(limitPfn);
     }
 
+    /// <summary>What <see cref="Get"/> would return, changing nothing.</summary>
+    public ulong Peek(int cpu, ulong limitPfn)
+    {
+        var loaded = _loaded[cpu];
+        if (loaded.Size == 0)
+        {
+            if (_prev[cpu].Size != 0) loaded = _prev[cpu];
+            else if (_depot != null) loaded = _depot; // depot magazines are full
+            else return 0;
+        }
+        return loaded.Peek(limitPfn);
+    }
+
     /// <summary>Linux: iova_depot_work_func(): trims one magazine while the depot holds more than one per online CPU.</summary>
     public void RunWork(ulong nowNs, int onlineCpus)
     {

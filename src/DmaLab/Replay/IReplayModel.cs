@@ -19,6 +19,26 @@ public interface IReplayModel
     /// keeps the bookkeeping pass at full speed.</summary>
     bool WantsLookahead => true;
 
+    /// <summary>Whether the device's unmapped addresses wait before they can be handed out again (a lazy IOMMU domain's
+    /// flush queue) rather than being reusable at once: the replayer orders allocations around interrupts by it.</summary>
+    bool DefersFrees(string device) => false;
+
+    /// <summary>
+    /// The dma address a map or alloc call (for dma_map_sg: its first segment) would get if the model performed it now,
+    /// changing nothing; ulong.MaxValue when the model cannot tell (no allocator yet, or nothing to allocate). The
+    /// replayer uses it to choose among the orders the trace allows, never as the call's answer.
+    /// </summary>
+    ulong Preview(in ReplayCall call, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> traceLengths) => ulong.MaxValue;
+
+    /// <summary>Whether the addresses the model gives this device now rest on something it inferred rather than read
+    /// from the trace (a lazy domain's flush instants when the trace has no timer events).</summary>
+    bool Infers(int deviceId) => false;
+
+    /// <summary>The range a lazy domain's pending flush-queue timer would leave on top of the device's range cache for
+    /// allocations of <paramref name="pages"/> pages (the last one it releases of that size class); ulong.MaxValue when
+    /// it releases none (or the device has no flush queue).</summary>
+    ulong AfterFlush(int deviceId, ulong pages) => ulong.MaxValue;
+
     /// <summary>A device appears in the trace for the first time (before its first call).</summary>
     void AddDevice(int deviceId, string name);
 

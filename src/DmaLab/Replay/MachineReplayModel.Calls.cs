@@ -18,6 +18,7 @@ public sealed partial class MachineReplayModel
             {
                 EnsureDomain(d);
                 var dom = d.Domain!;
+                InferFlushBefore(d, c, default, default, c.TraceDmaAddr.Value);
                 // iommu_dma_map_phys(): an untrusted device would bounce sub-granule buffers; trusted ones map.
                 var r = dom.MapPage(d.Master!, c.Phys, c.Size, d.Device.DmaMask, Cpu(c.Cpu));
                 if (r.IsError) { _failures++; return r; }
@@ -62,7 +63,9 @@ public sealed partial class MachineReplayModel
         {
             case DmaPath.Iommu when d.Domain is not null:
             {
+                bool armed = TimerArmed(d);
                 var (iova, len) = d.Domain.Unmap(dma, c.Size, Cpu(c.Cpu));
+                NoteArm(d, armed);
                 UnmappedIova(d, iova, len);
                 break;
             }
@@ -130,28 +133,9 @@ public sealed partial class MachineReplayModel
     {
         EnsureDomain(d);
         var dom = d.Domain!;
-        ulong gmask = dom.Granule - 1;
-        int nIn;
-        var traceDma = _traceSgDma;
-        if (lens.Length == phys.Length)
-        {
-            nIn = phys.Length;
-            for (int i = 0; i < nIn; i++) _sgIn[i] = new SgSegment(phys[i], (uint)Math.Min(lens[i], uint.MaxValue));
-        }
-        else
-        {
-            nIn = 0;
-            int k = 0;
-            for (int j = 0; j < lens.Length && j < traceDma.Length; j++)
-            {
-                ulong off = traceDma[j] & gmask;
-                while (k < phys.Length && (phys[k] & gmask) != off) k++;
-                if (k >= phys.Length) break;
-                _sgIn[nIn++] = new SgSegment(phys[k], (uint)Math.Min(lens[j], uint.MaxValue));
-                k++;
-            }
-            if (nIn == 0) { _failures++; return 0; }
-        }
+        InferFlushBefore(d, c, phys, lens, _traceSgDmaCount > 0 ? _traceSgDmaBuf[0] : ulong.MaxValue);
+        int nIn = SgInputs(dom, phys, lens);
+        if (nIn == 0) { _failures++; return 0; }
         int cpu = Cpu(c.Cpu);
         int ents = dom.MapSg(d.Master!, _sgIn.AsSpan(0, nIn), _sgOut, cpu);
         if (ents <= 0) { _failures++; return 0; }
@@ -164,6 +148,81 @@ public sealed partial class MachineReplayModel
         _sgIommu[(d.Id, start)] = (start, end - start);
         MappedIova(d, start, end - start);
         return ents;
+    }
+
+    /// <summary>The scatterlist the driver passed, rebuilt into <c>_sgIn</c> (see <see cref="MapSgIommu"/>); its length.</summary>
+    int SgInputs(IommuDmaIovaAllocator dom, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> lens)
+    {
+        if (lens.Length == phys.Length)
+        {
+            for (int i = 0; i < phys.Length; i++) _sgIn[i] = new SgSegment(phys[i], (uint)Math.Min(lens[i], uint.MaxValue));
+            return phys.Length;
+        }
+        ulong gmask = dom.Granule - 1;
+        var traceDma = _traceSgDma;
+        int nIn = 0, k = 0;
+        for (int j = 0; j < lens.Length && j < traceDma.Length; j++)
+        {
+            ulong off = traceDma[j] & gmask;
+            while (k < phys.Length && (phys[k] & gmask) != off) k++;
+            if (k >= phys.Length) break;
+            _sgIn[nIn++] = new SgSegment(phys[k], (uint)Math.Min(lens[j], uint.MaxValue));
+            k++;
+        }
+        return nIn;
+    }
+
+    public ulong Preview(in ReplayCall c, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> traceLengths)
+    {
+        if (c.DeviceId < 0 || c.DeviceId >= _byId.Count || _byId[c.DeviceId] is not { Path: DmaPath.Iommu, Domain: not null } d)
+            return ulong.MaxValue;
+        ulong iova = PreviewIova(d, c, phys, traceLengths, out _, out ulong offset);
+        return iova == 0 ? ulong.MaxValue : iova + offset;
+    }
+
+    /// <summary>The granule-aligned IOVA the call would get now (0 when the preview cannot tell), the IOVA bytes it
+    /// allocates and the offset its first address carries.</summary>
+    ulong PreviewIova(Dev d, in ReplayCall c, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> traceLengths, out ulong bytes, out ulong offset)
+    {
+        var dom = d.Domain!;
+        int cpu = Cpu(c.Cpu);
+        bytes = offset = 0;
+        switch (c.Kind)
+        {
+            case TraceEventKind.DmaMapPhys:
+            case TraceEventKind.DmaMapResource:
+                offset = dom.Iovad.IovaOffset(c.Phys);
+                bytes = dom.Iovad.IovaAlign(c.Size + offset);
+                return dom.PeekIova(d.Master!, bytes, d.Device.DmaMask, cpu);
+            case TraceEventKind.DmaMapSg:
+            {
+                int n = SgInputs(dom, phys, traceLengths);
+                if (n == 0) return 0;
+                offset = dom.Iovad.IovaOffset(_sgIn[0].Phys);
+                return dom.PeekSg(d.Master!, _sgIn.AsSpan(0, n), cpu, out bytes);
+            }
+            case TraceEventKind.DmaAlloc:
+            case TraceEventKind.DmaAllocPages:
+            case TraceEventKind.DmaAllocSgt:
+                bytes = dom.Iovad.IovaAlign(c.Size);
+                return dom.PeekIova(d.Master!, bytes, d.Device.CoherentDmaMask, cpu);
+            default:
+                return 0;
+        }
+    }
+
+    /// <summary>Before an allocation in a lazy domain whose flushes are inferred: lets
+    /// <see cref="FlushInstantInference"/> place a pending flush by what the allocation got.</summary>
+    void InferFlushBefore(Dev d, in ReplayCall c, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> lens, ulong traced)
+    {
+        if (_fqInference is null || d.Domain?.Fq is not { TimerArmed: true } fq || traced == ulong.MaxValue) return;
+        var dom = d.Domain;
+        ulong without = PreviewIova(d, c, phys, lens, out ulong bytes, out _);
+        if (bytes == 0) return;
+        ulong pages = bytes >> dom.Shift;
+        int logSize = Iova.IovaMath.OrderBase2(Iova.IovaMath.RoundupPowOfTwo(pages));
+        if (logSize >= Iova.IovaDomain.RangeCacheMaxSize) logSize = -1;
+        _fqInference.BeforeAlloc(fq, _clock.NowNs, Cpu(c.Cpu), logSize, without >> dom.Shift, traced >> dom.Shift);
     }
 
     // The trace's DMA segment addresses of the current dma_map_sg (set by the replayer before MapSg) are used only to
@@ -189,7 +248,9 @@ public sealed partial class MachineReplayModel
         if (c.ModelDmaAddr.IsError) return;
         if (d.Path == DmaPath.Iommu && d.Domain is not null && _sgIommu.Remove((d.Id, first), out var r))
         {
+            bool armed = TimerArmed(d);
             var (iova, len) = d.Domain.Unmap(new DmaAddr(r.Start), r.Length, Cpu(c.Cpu));
+            NoteArm(d, armed);
             UnmappedIova(d, iova, len);
         }
         else if (_pool is not null && _sgBounce.Remove((d.Id, first), out var slots))
@@ -209,6 +270,7 @@ public sealed partial class MachineReplayModel
         {
             EnsureDomain(d);
             comparable = true;
+            InferFlushBefore(d, c, default, default, c.TraceDmaAddr.Value);
             var r = d.Domain!.AllocCoherent(d.Master!, c.Size, Cpu(c.Cpu));
             if (r.IsError) _failures++;
             else MappedIova(d, r.Value, c.Size);
@@ -224,7 +286,9 @@ public sealed partial class MachineReplayModel
         Tick(c);
         var d = D(c);
         if (d.Path != DmaPath.Iommu || d.Domain is null || c.ModelDmaAddr.IsError) return;
+        bool armed = TimerArmed(d);
         var (iova, len) = d.Domain.Unmap(c.ModelDmaAddr, c.Size, Cpu(c.Cpu));
+        NoteArm(d, armed);
         UnmappedIova(d, iova, len);
     }
 

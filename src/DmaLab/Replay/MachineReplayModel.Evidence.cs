@@ -42,6 +42,9 @@ public sealed partial class MachineReplayModel : ITraceEvidence
         return _lazyVotes > _strictVotes;
     }
 
+    /// <summary>As traced, every translated device's default domain has the kernel's one policy (iommu.strict).</summary>
+    public bool DefersFrees(string device) => _opt.Policy == ReplayPolicy.AsTraced ? InferLazy() : _opt.Policy == ReplayPolicy.Lazy;
+
     bool _iommuEventsSeen;
 
     void ObserveIommuOrder(TraceRecord r)
@@ -69,6 +72,7 @@ public sealed partial class MachineReplayModel : ITraceEvidence
     {
         if (_opt.Policy != ReplayPolicy.AsTraced) return;
         ObserveIommuOrder(r);
+        ObserveTimer(r);
         if (r.Kind == TraceEventKind.SwiotlbBounced)
         {
             if (!_bounceEvidence.TryGetValue(r.Device, out var e)) _bounceEvidence.Add(r.Device, e = new BounceEvidence());

@@ -113,7 +113,7 @@ public sealed partial class MachineReplayModel
         if (d.Device.IsPci && _opt.PciWindows.Count > 0) dom.ReservePciWindows(_opt.PciWindows);
         foreach (var (start, len, hwMsi) in f.Reserved) dom.ReserveRegion(start, len, hwMsi);
         bool lazy = _opt.Policy == ReplayPolicy.Lazy || (_opt.Policy == ReplayPolicy.AsTraced && InferLazy());
-        if (lazy) dom.EnableFlushQueue(_flush);
+        if (lazy) AddFlushQueue(dom.EnableFlushQueue(_flush, hz: _opt.Hz, jiffies: Jiffies));
         if (_opt.Policy == ReplayPolicy.AsTraced && _domains == 0)
             _notes.Add($"DMA domains {(lazy ? "lazy (DMA_FQ, flush queues)" : "strict")}: {_strictVotes} freed IOVA(s) reused at once, {_lazyVotes} not" +
                        (_opt.Platform is not null ? " (the platform's iommu.strict decides)" : ""));

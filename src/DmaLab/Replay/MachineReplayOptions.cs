@@ -19,4 +19,6 @@ public sealed class MachineReplayOptions
     /// (Linux: iova_reserve_pci_windows()); the x86/arm64 dmesg "root bus resource [mem ...]" lines.</summary>
     public IReadOnlyList<(ulong Start, ulong End, ulong Offset)> PciWindows { get; init; } = [];
     public CostModel? Costs { get; init; }
+    /// <summary>CONFIG_HZ of the traced kernel: the flush-queue timer's tick grid (Debian's x86 and arm64 kernels: 250).</summary>
+    public int Hz { get; init; } = 250;
 }

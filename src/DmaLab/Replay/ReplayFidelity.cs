@@ -21,6 +21,13 @@ public sealed class ReplayFidelity
     /// not part of <see cref="Compared"/>.</summary>
     public long ComparedLayerMaps { get; internal set; }
     public long MatchedLayerMaps { get; internal set; }
+    /// <summary>Compared addresses whose result depended on a choice the trace left open: the place of the allocation
+    /// among interrupts traced inside the call, chosen by the model's preview, or a lazy domain's flush instants when
+    /// the trace has no timer events to fix them. The rest (<see cref="Determined"/>) the trace's order decided.</summary>
+    public long Inferred { get; internal set; }
+    public long InferredMatched { get; internal set; }
+    public long Determined => Compared - Inferred;
+    public long DeterminedMatched => Matched - InferredMatched;
     /// <summary>Matched / Compared (1 when nothing was compared).</summary>
     public double MatchRate => Compared == 0 ? 1 : (double)Matched / Compared;
     public List<FidelityMismatch> FirstMismatches { get; } = new();

@@ -56,7 +56,13 @@ internal sealed class ReplayReorderWindow
         if (Full) throw new InvalidOperationException("reorder window full: pop first");
         _buf[(_head + _count) & _mask].CopyFrom(r);
         _count++;
-        if (IsAllocatingCall(r.Kind)) TryReorder(_count - 1);
+        Place(r.Kind);
+    }
+
+    void Place(TraceEventKind kind)
+    {
+        if (IsAllocatingCall(kind)) TryReorder(_count - 1);
+        else if (kind is TraceEventKind.DmaUnmapPhys or TraceEventKind.DmaUnmapResource or TraceEventKind.IommuUnmap) PlaceFree(_count - 1);
     }
 
     /// <summary>The oldest record; valid until the next <see cref="Push"/>.</summary>
@@ -79,7 +85,7 @@ internal sealed class ReplayReorderWindow
         var spare = slot;
         slot = r;
         _count++;
-        if (IsAllocatingCall(r.Kind)) TryReorder(_count - 1);
+        Place(r.Kind);
         return spare;
     }
 
@@ -107,58 +113,277 @@ internal sealed class ReplayReorderWindow
         return (e.DmaAddr & ~0xFFFUL, e.DmaAddr + Math.Max(e.Size, 1));
     }
 
+    /// <summary>Whether a device's unmapped IOVAs wait in a flush queue (lazy domain) instead of going straight back to
+    /// the allocator; null = strict for every device. Set by the replayer from the model's inference.</summary>
+    public Func<string, bool>? FreesDeferred { get; set; }
+
+    static bool SameContext(TraceRecord x, TraceRecord e) => x.Cpu == e.Cpu && x.Pid == e.Pid && x.IrqLevel == e.IrqLevel;
+
+    static bool IsFreeingCall(TraceEventKind k) => k is TraceEventKind.DmaUnmapPhys or TraceEventKind.DmaUnmapResource
+        or TraceEventKind.DmaUnmapSg or TraceEventKind.DmaFree or TraceEventKind.DmaFreePages or TraceEventKind.DmaFreeSgt;
+
+    /// <summary>
+    /// Where an allocating call's allocation happened relative to the interrupts traced inside it
+    /// (Linux: drivers/iommu/dma-iommu.c, __iommu_dma_map() and iommu_dma_map_sg() allocate the IOVA, then
+    /// iommu_map() traces each map line, then the DMA API traces dma_map_*):
+    /// <list type="bullet">
+    /// <item>Interrupt records after the call's first map line ran after the allocation: the call's records move ahead
+    /// of them, whatever they did.</item>
+    /// <item>Interrupt records between the task's previous record and the first map line ran before the allocation
+    /// unless its result says otherwise: almost all of that time the task spent before reaching the allocator (in the
+    /// block or network stack), so the call stays after them. An interrupt that freed the very range the call
+    /// received certainly came first. Between that point and the first map line, each interrupt record that could
+    /// change what the allocation returns (a strict domain's free, a lazy domain's flush-queue timer, an allocation
+    /// of the same device) is marked; when it reaches the head, the call moves ahead of it if the model's preview
+    /// says the allocation, made there, returns the kernel's address (a timer softirq that hit between the
+    /// allocation and iommu_map() shows as a fresh range where the flushed ones would have been reused).</item>
+    /// </list>
+    /// Records of other CPUs are independent and skipped by the scan.
+    /// </summary>
     void TryReorder(int i)
     {
         var e = At(i);
         int level = e.IrqLevel;
-        var (lo, hi) = Range(e);
-        bool interrupted = false, blocked = false;
-        int firstIrq = -1;
-        for (int k = i - 1; k >= 0; k--)
+        int firstMap = -1, firstIrq = -1;
+        int k = i - 1;
+        for (; k >= 0; k--)
         {
             var x = At(k);
             if (x.Cpu != e.Cpu) continue;
             if (x.Pid != e.Pid || x.ReorderBarrier) break;
             int lx = x.IrqLevel;
-            if (lx > level)
-            {
-                interrupted = true;
-                firstIrq = k;
-                if (IsAllocatingCall(x.Kind) || x.Kind == TraceEventKind.IommuMap) blocked = true;
-                else if (x.Kind == TraceEventKind.IommuUnmap && x.Iova < hi && x.Iova + Math.Max(x.Size, 1) > lo) blocked = true;
-                else if (x.Kind is TraceEventKind.DmaUnmapPhys or TraceEventKind.DmaUnmapResource or TraceEventKind.DmaFree
-                         or TraceEventKind.DmaFreePages && x.DmaAddr < hi && x.DmaAddr + Math.Max(x.Size, 1) > lo) blocked = true;
-                continue;
-            }
-            if (lx == level && x.Kind == TraceEventKind.IommuMap) continue;
-            // A bounced call allocated its slot at its swiotlb_bounced line (swiotlb_map() traces, then searches):
-            // whatever was traced after that line came after the allocation.
+            if (lx > level) { firstIrq = k; continue; }
+            if (lx == level && x.Kind == TraceEventKind.IommuMap) { firstMap = k; continue; }
+            // A bounced call allocated its slot at its swiotlb_bounced line (swiotlb_map() traces, then searches), and
+            // the model allocates it there: nothing to move.
             if (lx == level && x.Kind == TraceEventKind.SwiotlbBounced) return;
             break;
         }
-        if (!interrupted || blocked) return;
-        // Stable partition of [firstIrq, i]: the call's own records (same task, CPU and level) first, then the rest.
-        int n = i - firstIrq + 1;
+        if (firstIrq < 0 || firstMap < 0) return;
+        int spanStart = k + 1;
+        var (lo, hi) = Range(e);
+        // The allocation came after every interrupt that freed the range it received (a live range cannot be handed
+        // out): the earliest place it may float to.
+        int afterOwnFree = spanStart;
+        for (int j = spanStart; j < firstMap; j++)
+        {
+            var x = At(j);
+            if (x.Cpu != e.Cpu || x.IrqLevel <= level) continue;
+            bool own = x.Kind == TraceEventKind.IommuUnmap
+                ? x.Iova < hi && x.Iova + Math.Max(x.Size, 1) > lo
+                : IsFreeingCall(x.Kind) && x.Kind != TraceEventKind.DmaUnmapSg && x.Device == e.Device
+                  && (x.DmaAddr & ~0xFFFUL) < hi && x.DmaAddr + Math.Max(x.Size, 1) > lo;
+            if (own) afterOwnFree = j + 1;
+        }
+        if (MoveAhead(i, firstMap, e)) Reordered++;
+        MarkFloats(e, afterOwnFree, FreesDeferred?.Invoke(e.Device) ?? false);
+    }
+
+    /// <summary>
+    /// The pre-map interrupt records (still before the call after any move) that could change what the call's
+    /// allocation returns: an unmap line (a strict domain's free), the flush queue's timer (a lazy domain's release),
+    /// an allocation of the same device. For those the trace cannot tell whether the allocation came before or after;
+    /// each is marked, and when it reaches the head the replayer asks the model which order gives the traced address
+    /// (<see cref="TryFloat"/>).
+    /// </summary>
+    void MarkFloats(TraceRecord e, int earliest, bool deferred)
+    {
+        int i = IndexOfLine(e.Line);
+        for (int k = i - 1; k >= earliest; k--)
+        {
+            var x = At(k);
+            if (x.Cpu != e.Cpu) continue;
+            if (x.Pid != e.Pid || x.ReorderBarrier) break;
+            if (x.IrqLevel <= e.IrqLevel)
+            {
+                if (x.Kind == TraceEventKind.IommuMap && SameContext(x, e)) continue;
+                break;
+            }
+            // The record at which the model performs what may interact with the allocation: a strict domain's free
+            // (the unmap call's record; a lazy one's free waits in the flush queue), the flush queue's timer (which
+            // hands a lazy domain's waiting ranges back), an allocation of the same device.
+            var at = x.Kind switch
+            {
+                TraceEventKind.IommuUnmap when !deferred && FreeingCall(k) is int f && f >= earliest && At(f).Device == e.Device => At(f),
+                TraceEventKind.TimerExpireEntry when deferred => x,
+                _ when IsAllocatingCall(x.Kind) && x.Device == e.Device => x,
+                _ => null,
+            };
+            // One call per record: the nearest call (the first to be replayed) keeps it.
+            if (at is null || at.FloatLine != 0) continue;
+            at.FloatLine = e.Line;
+            if (x.Kind == TraceEventKind.IommuUnmap)
+            {
+                at.FloatFreedIova = x.Iova & ~0xFFFUL;
+                at.FloatFreedPages = ((x.Iova & 0xFFF) + Math.Max(x.Size, 1) + 0xFFF) >> 12;
+            }
+            e.OrderInferred = true;
+        }
+    }
+
+    /// <summary>Where the unmap call an unmap line at <paramref name="k"/> belongs to is: its dma_unmap_* record is the
+    /// next record of the same context (dma_unmap_page, traced after the work) or the one before it (dma_unmap_sg and
+    /// dma_free, traced before it), see <see cref="PlaceFree"/>; -1 when neither.</summary>
+    int FreeingCall(int k)
+    {
+        var u = At(k);
+        for (int j = k + 1; j < _count; j++)
+        {
+            var y = At(j);
+            if (y.Cpu != u.Cpu) continue;
+            if (!SameContext(y, u)) break;
+            if (y.Kind == TraceEventKind.TimerStart) continue;
+            if (y.Kind is TraceEventKind.DmaUnmapPhys or TraceEventKind.DmaUnmapResource
+                || IsFreeingCall(y.Kind) && j == k + 1) return j;
+            break;
+        }
+        for (int j = k - 1; j >= 0; j--)
+        {
+            var y = At(j);
+            if (y.Cpu != u.Cpu) continue;
+            if (!SameContext(y, u)) return -1;
+            return y.Kind is TraceEventKind.DmaUnmapSg or TraceEventKind.DmaFree or TraceEventKind.DmaFreePages
+                or TraceEventKind.DmaFreeSgt ? j : -1;
+        }
+        return -1;
+    }
+
+    int IndexOfLine(long line)
+    {
+        for (int j = _count - 1; j >= 0; j--)
+            if (At(j).Line == line && IsAllocatingCall(At(j).Kind)) return j;
+        return -1;
+    }
+
+    /// <summary>
+    /// At the head: a record marked by <see cref="MarkFloats"/>. When the later call it names is still in the window
+    /// and <paramref name="mustPrecede"/> says the call's traced address is what it gets now but not what it would
+    /// get after the head (so staying after contradicts the trace), the call's records move ahead of the head: its
+    /// allocation came before this interrupt. True when they moved.
+    /// </summary>
+    public bool TryFloat(Func<TraceRecord, TraceRecord, bool> mustPrecede)
+    {
+        var head = At(0);
+        long line = head.FloatLine;
+        head.FloatLine = 0;
+        if (line == 0) return false;
+        int c = IndexOfLine(line);
+        if (c <= 0) return false;
+        var call = At(c);
+        if (!mustPrecede(call, head)) return false;
+        int n = c + 1;
         Span<int> order = n <= 256 ? stackalloc int[n] : new int[n];
         int w = 0;
-        for (int k = firstIrq; k <= i; k++)
+        for (int j = 0; j <= c; j++) if (SameContext(At(j), call)) order[w++] = j;
+        for (int j = 0; j <= c; j++)
         {
-            var x = At(k);
-            if (x.Cpu == e.Cpu && x.Pid == e.Pid && x.IrqLevel == level) order[w++] = k;
+            var x = At(j);
+            if (SameContext(x, call)) continue;
+            order[w++] = j;
+            if (x.Cpu == call.Cpu) x.ReorderBarrier = true;
         }
-        for (int k = firstIrq; k <= i; k++)
+        Permute(0, order);
+        Floated++;
+        return true;
+    }
+
+    /// <summary>Calls replayed ahead of an interrupt because only that order explains their address.</summary>
+    public long Floated { get; private set; }
+
+    /// <summary>Stable partition of [from, i]: the call's own records (same task, CPU and level) first, then the rest,
+    /// which become barriers for later backward scans. False when nothing of another context lies in between.</summary>
+    bool MoveAhead(int i, int from, TraceRecord e)
+    {
+        int first = -1;
+        for (int j = from; j < i; j++)
         {
-            var x = At(k);
-            if (!(x.Cpu == e.Cpu && x.Pid == e.Pid && x.IrqLevel == level))
+            var x = At(j);
+            if (x.Cpu == e.Cpu && !SameContext(x, e)) { first = j; break; }
+        }
+        if (first < 0) return false;
+        int n = i - first + 1;
+        Span<int> order = n <= 256 ? stackalloc int[n] : new int[n];
+        int w = 0;
+        for (int j = first; j <= i; j++)
+            if (SameContext(At(j), e)) order[w++] = j;
+        for (int j = first; j <= i; j++)
+        {
+            var x = At(j);
+            if (!SameContext(x, e))
             {
-                order[w++] = k;
+                order[w++] = j;
                 if (x.Cpu == e.Cpu) x.ReorderBarrier = true;
             }
         }
+        Permute(first, order);
+        return true;
+    }
+
+    void Permute(int first, ReadOnlySpan<int> order)
+    {
+        int n = order.Length;
         for (int j = 0; j < n; j++) _scratch[j] = At(order[j]);
-        for (int j = 0; j < n; j++) _buf[(_head + firstIrq + j) & _mask] = _scratch[j];
+        for (int j = 0; j < n; j++) _buf[(_head + first + j) & _mask] = _scratch[j];
         _scratch.AsSpan(0, n).Clear();
-        Reordered++;
+    }
+
+    /// <summary>
+    /// Where an unmap's free happened (Linux: drivers/iommu/dma-iommu.c, __iommu_dma_unmap() unmaps the range, traced
+    /// as unmap, then syncs the IOTLB and frees or queues the IOVA): right after its unmap line. dma_unmap_page is
+    /// traced when all that has returned (kernel/dma/mapping.c), so an interrupt traced between the unmap line and it
+    /// came after the free: the dma_unmap_* record moves up to its unmap line (with the queue's timer_start, which
+    /// queue_iova() traced in between). dma_unmap_sg and dma_free are traced before the work: an interrupt between one
+    /// and its unmap line came before the free, and the record moves down to right after the unmap line.
+    /// </summary>
+    void PlaceFree(int i)
+    {
+        var e = At(i);
+        if (e.Kind == TraceEventKind.IommuUnmap)
+        {
+            // The newest record of this context before the unmap line: a dma_unmap_sg/dma_free traced before its work.
+            bool crossed = false;
+            for (int k = i - 1; k >= 0; k--)
+            {
+                var x = At(k);
+                if (x.Cpu != e.Cpu) continue;
+                if (x.Pid != e.Pid) return;
+                if (x.IrqLevel > e.IrqLevel) { crossed = true; continue; }
+                if (x.IrqLevel < e.IrqLevel) return;
+                if (!(x.Kind is TraceEventKind.DmaUnmapSg or TraceEventKind.DmaFree or TraceEventKind.DmaFreePages
+                      or TraceEventKind.DmaFreeSgt)) return;
+                // The free happens at the unmap line's time (it matters for when queue_iova() armed the flush timer).
+                if (e.TimestampNs > x.TimestampNs) x.TimestampNs = e.TimestampNs;
+                if (!crossed) return;
+                // Rotate [k, i]: the call record goes after the unmap line.
+                int n = i - k + 1;
+                Span<int> order = n <= 256 ? stackalloc int[n] : new int[n];
+                for (int j = 0; j < n - 1; j++) order[j] = k + 1 + j;
+                order[n - 1] = k;
+                Permute(k, order);
+                return;
+            }
+            return;
+        }
+        // dma_unmap_page / dma_unmap_resource: find its unmap line behind the interrupts.
+        bool interrupted = false;
+        for (int k = i - 1; k >= 0; k--)
+        {
+            var x = At(k);
+            if (x.Cpu != e.Cpu) continue;
+            if (x.Pid != e.Pid) return;
+            if (x.IrqLevel > e.IrqLevel) { interrupted = true; continue; }
+            if (x.IrqLevel < e.IrqLevel) return;
+            if (x.Kind == TraceEventKind.TimerStart) continue; // queue_iova()'s mod_timer, part of this call
+            if (x.Kind != TraceEventKind.IommuUnmap || !interrupted) return;
+            // [k+1, i]: this context's records (the call, its timer_start) first, then the interrupts.
+            int n = i - k;
+            Span<int> order = n <= 256 ? stackalloc int[n] : new int[n];
+            int w = 0;
+            for (int j = k + 1; j <= i; j++) if (SameContext(At(j), e)) order[w++] = j;
+            for (int j = k + 1; j <= i; j++) if (!SameContext(At(j), e)) order[w++] = j;
+            Permute(k + 1, order);
+            return;
+        }
     }
 
     /// <summary>

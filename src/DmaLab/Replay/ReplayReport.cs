@@ -83,6 +83,9 @@ public sealed class ReplayReport
     public double MapsPerSecond { get; init; }
     /// <summary>Map calls the replay moved ahead of an interrupt traced inside them (see ReplayReorderWindow).</summary>
     public long ReorderedCalls { get; set; }
+    /// <summary>Calls replayed ahead of an interrupt the trace shows before them, because the model's preview said
+    /// only that order gives their address (see <see cref="ReplayFidelity.Inferred"/>).</summary>
+    public long FloatedCalls { get; set; }
     /// <summary>What the traced configuration cost on the model (model-backed replays only).</summary>
     public ReplayModelStats? Model { get; set; }
     /// <summary>How the model read the platform from the trace (pool base, IOMMU family, learned device limits).</summary>

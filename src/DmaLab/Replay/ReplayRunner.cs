@@ -62,6 +62,7 @@ public static class ReplayRunner
         }
         var report = replayer.Finish(reader.Stats);
         report.ReorderedCalls = replayer.ReorderedCalls;
+        report.FloatedCalls = replayer.FloatedCalls;
         if (primary is not null)
         {
             report.Model = primary.Stats();

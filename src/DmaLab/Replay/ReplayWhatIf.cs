@@ -25,7 +25,7 @@ public sealed class ReplayWhatIfReport
 /// driver work are measured. The alternative chooses its own addresses; the
 /// mapping between the primary's and its own is kept per live mapping so unmaps, frees and syncs reach the right one.
 /// </summary>
-public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegments
+public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegments, IReplayFlushTimer
 {
     readonly IReplayModel _primary;
     readonly MachineWhatIfModel _alt;
@@ -73,6 +73,16 @@ public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegmen
 
     ulong Peek(int dev, byte table, ulong primaryDma) =>
         _live.TryGetValue((dev, table, primaryDma), out var s) && s.Count > 0 ? s[^1].Alt : ulong.MaxValue;
+
+    public bool DefersFrees(string device) => _primary.DefersFrees(device);
+    public bool Infers(int deviceId) => _primary.Infers(deviceId);
+    public ulong AfterFlush(int deviceId, ulong pages) => _primary.AfterFlush(deviceId, pages);
+    public ulong Preview(in ReplayCall call, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> traceLengths) =>
+        _primary.Preview(call, phys, traceLengths);
+
+    // The trace's flush-queue timers belong to the traced machine; the alternative keeps its own.
+    public void FlushTimerStarted(in ReplayTimerEvent e) => (_primary as IReplayFlushTimer)?.FlushTimerStarted(e);
+    public void FlushTimerExpired(in ReplayTimerEvent e) => (_primary as IReplayFlushTimer)?.FlushTimerExpired(e);
 
     public void AddDevice(int deviceId, string name) { _primary.AddDevice(deviceId, name); _alt.AddDevice(deviceId, name); }
 

@@ -33,9 +33,8 @@ public sealed partial class TraceReplayer
         {
             var got = _model.Map(Call(r, d.Id, phys, size, bounced: bounced));
             modelDma = got.Value;
-            _fidelity.Compared++;
-            if (got.Value == dma) _fidelity.Matched++;
-            else Mismatch(r, dma, got.Value);
+            CountCompared(r, d.Id, got.Value == dma);
+            if (got.Value != dma) Mismatch(r, dma, got.Value);
         }
         PairIommu(r, d, dma, size);
         if (!bounced && dma != phys && !d.IovaOverlapsOtherDevice && _table.OtherDeviceHas(ReplayTable.Single, dma, d.Id, _devices.Count))
@@ -167,8 +166,7 @@ public sealed partial class TraceReplayer
                 else if (all) { all = false; Mismatch(r, dmaList[i], i < n ? _sgDma[i] : ulong.MaxValue); }
             }
             if (ents != fullEnts && all) Mismatch(r, (ulong)fullEnts, (ulong)ents);
-            _fidelity.Compared++;
-            if (all) _fidelity.Matched++;
+            CountCompared(r, d.Id, all);
             modelFirst = ents > 0 ? _sgDma[0] : ulong.MaxValue;
         }
         PairIommu(r, d, firstDma, bytes);
@@ -256,9 +254,8 @@ public sealed partial class TraceReplayer
             if (!comparable) _fidelity.NotComparable++;
             else
             {
-                _fidelity.Compared++;
-                if (got.Value == dma) _fidelity.Matched++;
-                else Mismatch(r, dma, got.Value);
+                CountCompared(r, d.Id, got.Value == dma);
+                if (got.Value != dma) Mismatch(r, dma, got.Value);
             }
         }
         bool paired = PairIommu(r, d, dma, r.Size);

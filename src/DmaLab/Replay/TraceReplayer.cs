@@ -50,7 +50,8 @@ public sealed partial class TraceReplayer
     {
         _opt = options ?? new ReplayOptions();
         _model = _opt.Model;
-        if (_model is not null && _model.WantsLookahead && _opt.ReorderWindow > 0) _window = new ReplayReorderWindow(_opt.ReorderWindow);
+        if (_model is not null && _model.WantsLookahead && _opt.ReorderWindow > 0)
+            _window = new ReplayReorderWindow(_opt.ReorderWindow) { FreesDeferred = _model.DefersFrees };
         _evidence = _window is null ? null : _model as ITraceEvidence;
         _observer = _opt.Observer;
         _fidelity.Model = _model?.Name ?? "";
@@ -116,6 +117,8 @@ public sealed partial class TraceReplayer
             case TraceEventKind.DmaSyncSgForCpu:
             case TraceEventKind.DmaSyncSgForDevice:
             case TraceEventKind.TracingMarkWrite:
+            case TraceEventKind.TimerStart:
+            case TraceEventKind.TimerExpireEntry:
             case TraceEventKind.Unknown:
                 return true;
         }
@@ -136,8 +139,91 @@ public sealed partial class TraceReplayer
 
     void ProcessWindowHead()
     {
-        Process(_window!.Peek());
+        // An interrupt the next call's allocation may have preceded: the model's preview decides (see
+        // ReplayReorderWindow.MarkFloats); when the call floats ahead, its first record is the head now.
+        if (_window!.Peek().FloatLine != 0) _window.TryFloat(_mustPrecede ??= MustPrecede);
+        Process(_window.Peek());
         _window.Pop();
+    }
+
+    Func<TraceRecord, TraceRecord, bool>? _mustPrecede;
+
+    /// <summary>
+    /// Whether call <paramref name="c"/>'s allocation must have come before interrupt record <paramref name="x"/>: the
+    /// model, performing the call now, gives the kernel's address, and after <paramref name="x"/> it would not (a strict
+    /// free of another range of the call's size class would be handed out instead, a same-class allocation would take
+    /// that address first, a flush-queue timer would put another range on top).
+    /// </summary>
+    bool MustPrecede(TraceRecord c, TraceRecord x)
+    {
+        if (_model is null || !_deviceNames.TryGet(c.Device, out int id) || id >= _devices.Count) return false;
+        ulong phys, size, traced, pages;
+        if (c.Kind == TraceEventKind.DmaMapSg)
+        {
+            var dma = c.DmaAddrs;
+            var lens = c.Lengths;
+            if (c.PhysAddrs.IsEmpty || dma.IsEmpty || lens.Length < dma.Length) return false;
+            phys = c.PhysAddrs[0];
+            size = 0;
+            foreach (ulong l in lens) size += l;
+            traced = dma[0];
+            pages = PagesOf(dma[0], dma[^1] + lens[dma.Length - 1] - (dma[0] & ~0xFFFUL));
+            if (_model is ITracedSgSegments hint) hint.SetTracedSgSegments(dma);
+        }
+        else
+        {
+            phys = c.PhysAddr;
+            size = c.Size;
+            traced = c.DmaAddr;
+            pages = PagesOf(traced, size);
+        }
+        ulong now = _model.Preview(Call(c, id, phys, size), c.PhysAddrs, c.Lengths);
+        if (now == ulong.MaxValue || now != traced) return false;
+        ulong page = traced & ~0xFFFUL;
+        switch (x.Kind)
+        {
+            case TraceEventKind.TimerExpireEntry:
+                ulong top = _model.AfterFlush(id, pages);
+                return top != ulong.MaxValue && top != page;
+            case TraceEventKind.DmaMapPhys or TraceEventKind.DmaMapResource or TraceEventKind.DmaMapSg or TraceEventKind.DmaAlloc
+                or TraceEventKind.DmaAllocPages or TraceEventKind.DmaAllocSgt:
+                // The interrupt's allocation would take the top first if it is of the same size class.
+                return SizeClass(pages) == SizeClass(PagesOf(x.Kind == TraceEventKind.DmaMapSg && !x.DmaAddrs.IsEmpty ? x.DmaAddrs[0] : x.DmaAddr, SgOrSize(x)));
+            default:
+                // A strict free of another range of the class: after it, that range is on top.
+                return x.FloatFreedIova != 0 && x.FloatFreedIova != page && SizeClass(pages) == SizeClass(x.FloatFreedPages);
+        }
+    }
+
+    static ulong PagesOf(ulong dma, ulong size) => ((dma & 0xFFF) + Math.Max(size, 1) + 0xFFF) >> 12;
+
+    static ulong SgOrSize(TraceRecord x)
+    {
+        if (x.Kind != TraceEventKind.DmaMapSg) return x.Size;
+        ulong s = 0;
+        foreach (ulong l in x.Lengths) s += l;
+        return s;
+    }
+
+    /// <summary>The range cache class alloc_iova_fast() serves a size from (sizes below 32 pages are rounded up to a
+    /// power of two, Linux: drivers/iommu/iova.c); -1 for sizes the tree serves.</summary>
+    static int SizeClass(ulong pages)
+    {
+        if (pages == 0) return -1;
+        int order = pages <= 1 ? 0 : 64 - System.Numerics.BitOperations.LeadingZeroCount(pages - 1);
+        return order < Iova.IovaDomain.RangeCacheMaxSize ? order : -1;
+    }
+
+    /// <summary>One compared call: counts it, as inferred when its place or its allocator state rested on a choice.</summary>
+    void CountCompared(TraceRecord r, int device, bool matched)
+    {
+        _fidelity.Compared++;
+        if (matched) _fidelity.Matched++;
+        if (r.OrderInferred || _model!.Infers(device))
+        {
+            _fidelity.Inferred++;
+            if (matched) _fidelity.InferredMatched++;
+        }
     }
 
     void DrainWindow()
@@ -148,6 +234,10 @@ public sealed partial class TraceReplayer
 
     /// <summary>Map calls replayed ahead of an interrupt traced inside them (see <see cref="ReplayReorderWindow"/>).</summary>
     public long ReorderedCalls => _window?.Reordered ?? 0;
+
+    /// <summary>Calls replayed ahead of an interrupt because the model's preview said only that order gives their
+    /// traced address.</summary>
+    public long FloatedCalls => _window?.Floated ?? 0;
 
     void Process(TraceRecord r)
     {
@@ -216,6 +306,8 @@ public sealed partial class TraceReplayer
                 break;
             case TraceEventKind.IommuDetachDeviceFromDomain: break;
             case TraceEventKind.TracingMarkWrite: OnMarker(r); break;
+            case TraceEventKind.TimerStart:
+            case TraceEventKind.TimerExpireEntry: OnFlushTimer(r); break;
         }
     }
 
@@ -381,6 +473,18 @@ public sealed partial class TraceReplayer
         if (matched) _liveMappings--;
         if (_phase is { } ph) ph.Unmaps++;
     }
+
+    /// <summary>The flush queue's own timer (the reader keeps only function=fq_flush_timeout records).</summary>
+    void OnFlushTimer(TraceRecord r)
+    {
+        _flushTimerEvents++;
+        if (_model is not IReplayFlushTimer t || r.TimerFunction != TraceEventNames.FqFlushTimeout) return;
+        var e = new ReplayTimerEvent(r.Cpu, r.TimestampNs, r.TimerJiffies, r.TimerBucket, r.TimerCpu, r.Line);
+        if (r.Kind == TraceEventKind.TimerStart) t.FlushTimerStarted(e);
+        else t.FlushTimerExpired(e);
+    }
+
+    long _flushTimerEvents;
 
     void OnMarker(TraceRecord r)
     {

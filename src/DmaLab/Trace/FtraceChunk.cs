@@ -37,7 +37,7 @@ internal sealed class FtraceChunk
     /// <summary>The sg lists of the packed events.</summary>
     public ulong[] ListPool = new ulong[1024];
     public int ListUsed;
-    public long Lines, CommentLines, BlankLines, EventLines, UnknownEventLines, MalformedLines, LostEventCount;
+    public long Lines, CommentLines, BlankLines, EventLines, UnknownEventLines, TimerLines, MalformedLines, LostEventCount;
     /// <summary>Malformed lines so far at the last unparseable line before the run's first event line (0: none):
     /// the reader gives up on input that has no event line among its first lines.</summary>
     public long MalformedAtLastCheck;
@@ -56,7 +56,7 @@ internal sealed class FtraceChunk
     {
         TextLength = 0; SingleLine = Cut = Last = false; EndOffset = 0; Error = null; ErrorOffset = 0;
         Count = FullCount = ListUsed = 0;
-        Lines = CommentLines = BlankLines = EventLines = UnknownEventLines = MalformedLines = LostEventCount = 0;
+        Lines = CommentLines = BlankLines = EventLines = UnknownEventLines = TimerLines = MalformedLines = LostEventCount = 0;
         MalformedAtLastCheck = 0;
         Malformed.Clear();
         Lost.Clear();

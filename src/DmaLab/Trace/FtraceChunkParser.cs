@@ -101,6 +101,17 @@ internal sealed class FtraceChunkParser
         }
         else r.Flags = "";
         r.TimestampNs = h.TimestampNs;
+        if (kind is TraceEventKind.TimerStart or TraceEventKind.TimerExpireEntry)
+        {
+            c.TimerLines++;
+            // Only the flush queue's timer matters to the replay; the wheel's other timers are counted, not kept.
+            if (h.Fields.IndexOf("function=fq_flush_timeout "u8) < 0) return;
+        }
+        else if (kind == TraceEventKind.Unknown && TraceEventNames.IsOtherTimerEvent(eventName))
+        {
+            c.TimerLines++;
+            return;
+        }
         if (kind == TraceEventKind.Unknown)
         {
             c.UnknownEventLines++;

@@ -199,6 +199,9 @@ internal sealed partial class FtraceLineParser
                 SetDevice(r, dev);
                 return ParseKeyValues(kind, rest, r, ref reason);
             }
+            case TraceEventKind.TimerStart:
+            case TraceEventKind.TimerExpireEntry:
+                return ParseTimer(kind, f, r, ref reason);
             case TraceEventKind.SwiotlbBounced:
             {
                 var rest = f;
@@ -218,6 +221,53 @@ internal sealed partial class FtraceLineParser
                 return ParseKeyValues(kind, rest, r, ref reason) && Require(r, kind, ref reason);
             }
         }
+    }
+
+    // timer_start: "timer=%p function=%ps expires=%lu [timeout=%ld] bucket_expiry=%lu cpu=%u idx=%u flags=%s";
+    // timer_expire_entry: "timer=%p function=%ps now=%lu baseclk=%lu" (Linux: include/trace/events/timer.h).
+    bool ParseTimer(TraceEventKind kind, ReadOnlySpan<byte> f, TraceRecord r, ref string? reason)
+    {
+        var rest = f;
+        bool haveFn = false, haveNow = false, haveExpires = false, haveTimeout = false;
+        long timeout = 0;
+        while (!rest.IsEmpty)
+        {
+            var tok = NextToken(ref rest);
+            if (tok.IsEmpty) break;
+            if (tok[0] == (byte)'[') tok = tok[1..];
+            if (!tok.IsEmpty && tok[^1] == (byte)']') tok = tok[..^1];
+            int eq = tok.IndexOf((byte)'=');
+            if (eq <= 0) continue;
+            var key = tok[..eq];
+            var val = tok[(eq + 1)..];
+            bool ok = true;
+            if (key.SequenceEqual("function"u8)) { r.TimerFunction = _strings[_strings.Intern(val)]; haveFn = true; }
+            else if (key.SequenceEqual("expires"u8)) { ok = TryParseDec(val, out var e); r.TimerExpires = e; haveExpires = true; }
+            else if (key.SequenceEqual("timeout"u8)) { ok = TryParseSigned64(val, out timeout); haveTimeout = true; }
+            else if (key.SequenceEqual("bucket_expiry"u8) || key.SequenceEqual("baseclk"u8)) { ok = TryParseDec(val, out var b); r.TimerBucket = b; }
+            else if (key.SequenceEqual("cpu"u8)) { ok = TryParseDec(val, out var c); r.TimerCpu = (int)Math.Min(c, int.MaxValue); }
+            else if (key.SequenceEqual("now"u8)) { ok = TryParseDec(val, out var n); r.TimerJiffies = n; haveNow = true; }
+            if (!ok) { reason = $"bad value in '{Encoding.UTF8.GetString(tok)}'"; return false; }
+        }
+        if (!haveFn) { reason = "missing function="; return false; }
+        if (kind == TraceEventKind.TimerExpireEntry)
+        {
+            if (!haveNow) { reason = "missing now="; return false; }
+            return true;
+        }
+        if (!haveExpires || !haveTimeout) { reason = "missing expires= or [timeout=]"; return false; }
+        r.TimerJiffies = unchecked(r.TimerExpires - (ulong)timeout);
+        return true;
+    }
+
+    static bool TryParseSigned64(ReadOnlySpan<byte> v, out long x)
+    {
+        x = 0;
+        bool neg = !v.IsEmpty && v[0] == (byte)'-';
+        if (neg) v = v[1..];
+        if (!TryParseDec(v, out ulong u) || u > long.MaxValue) return false;
+        x = neg ? -(long)u : (long)u;
+        return true;
     }
 
     const uint HaveDir = 1, HaveDma = 2, HaveSize = 4, HavePhys = 8, HavePhysList = 16, HaveDmaList = 32, HaveIova = 64, HaveDevice = 128;

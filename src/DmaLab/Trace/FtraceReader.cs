@@ -242,6 +242,7 @@ public sealed class FtraceReader : IDisposable
         }
         s.EventLines += c.EventLines;
         s.UnknownEventLines += c.UnknownEventLines;
+        s.TimerLines += c.TimerLines;
         if (c.LastTimestampNs > s.LastTimestampNs) s.LastTimestampNs = c.LastTimestampNs;
         for (int id = 0; id < c.EventIdsUsed; id++)
             if (c.EventCounts[id] != 0) s.CountEvents(id, c.EventCounts[id]);

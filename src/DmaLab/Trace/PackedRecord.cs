@@ -8,7 +8,7 @@ namespace DmaLab.Trace;
 /// lists in the run's shared pool. A <see cref="TraceRecord"/> is several cache lines and three arrays, and each line
 /// written on one core and read on another costs a cross-core transfer; the reader thread unpacks this into a
 /// record of its own instead (<see cref="FtraceReader.Take"/>). Events with any other field set (alloc gfp flags,
-/// markers, faults, swiotlb masks, unmapped sizes, errors, groups) keep a whole record (<see cref="Full"/>).
+/// markers, faults, swiotlb masks, unmapped sizes, errors, groups, timers) keep a whole record (<see cref="Full"/>).
 /// </summary>
 internal struct PackedRecord
 {
@@ -32,6 +32,6 @@ internal struct PackedRecord
     /// <summary>True when <paramref name="r"/> has nothing outside the packed fields.</summary>
     public static bool Fits(TraceRecord r) =>
         r.UnmappedSize == 0 && r.DmaMask == 0 && !r.Forced && r.Error == 0 && r.GroupId == 0 && r.FaultFlags == 0
-        && r.Gfp.Length == 0 && r.Driver.Length == 0 && r.Message.Length == 0
+        && r.Gfp.Length == 0 && r.Driver.Length == 0 && r.Message.Length == 0 && r.TimerFunction.Length == 0
         && r.PhysCount <= ushort.MaxValue && r.DmaCount <= ushort.MaxValue && r.LenCount <= ushort.MaxValue;
 }

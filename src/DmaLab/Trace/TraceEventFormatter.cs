@@ -158,6 +158,16 @@ public static partial class TraceEventFormatter
             case TraceEventKind.TracingMarkWrite:
                 sb.Append(r.Message);
                 break;
+            case TraceEventKind.TimerStart:
+                // The timer's address is hashed in tracefs output; idx and flags concern the wheel, not the replay.
+                sb.Append("timer=(____ptrval____) function=").Append(r.TimerFunction).Append(" expires=").Append(r.TimerExpires)
+                    .Append(" [timeout=").Append(unchecked((long)(r.TimerExpires - r.TimerJiffies))).Append("] bucket_expiry=")
+                    .Append(r.TimerBucket).Append(" cpu=").Append(r.TimerCpu).Append(" idx=0 flags=");
+                break;
+            case TraceEventKind.TimerExpireEntry:
+                sb.Append("timer=(____ptrval____) function=").Append(r.TimerFunction).Append(" now=").Append(r.TimerJiffies)
+                    .Append(" baseclk=").Append(r.TimerBucket);
+                break;
             default:
                 throw new ArgumentException($"cannot format an event of kind {r.Kind}", nameof(r));
         }

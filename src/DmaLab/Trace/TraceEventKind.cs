@@ -2,7 +2,7 @@ namespace DmaLab.Trace;
 
 /// <summary>
 /// Every ftrace event the reader understands, by the kernel's tracepoint name
-/// (Linux: include/trace/events/dma.h, iommu.h, swiotlb.h; ftrace's own print/marker event).
+/// (Linux: include/trace/events/dma.h, iommu.h, swiotlb.h, timer.h; ftrace's own print/marker event).
 /// <see cref="Unknown"/> events are counted by name and skipped.
 /// </summary>
 public enum TraceEventKind : byte
@@ -46,4 +46,9 @@ public enum TraceEventKind : byte
     IommuRemoveDeviceFromGroup,
     /// <summary>ftrace:print from trace_marker: a user marker (phase boundary).</summary>
     TracingMarkWrite,
+    /// <summary>timer:timer_start (Linux: include/trace/events/timer.h): a timer armed; only the flush queue's
+    /// (function=fq_flush_timeout) are kept as records, the others are counted by name.</summary>
+    TimerStart,
+    /// <summary>timer:timer_expire_entry: a timer callback about to run (fq_flush_timeout only, as above).</summary>
+    TimerExpireEntry,
 }

@@ -22,6 +22,9 @@ public sealed class TraceReadStats
     public long EventLines { get; internal set; }
     /// <summary>Event lines of events the reader does not model (counted by name in <see cref="EventCounts"/>).</summary>
     public long UnknownEventLines { get; internal set; }
+    /// <summary>timer:* event lines (counted by name in <see cref="EventCounts"/>): only the flush queue's
+    /// timer_start and timer_expire_entry (function=fq_flush_timeout) become records; the others concern no DMA.</summary>
+    public long TimerLines { get; internal set; }
     /// <summary>Lines not understood: counted, skipped; the first <see cref="MaxListed"/> are in <see cref="Malformed"/>.</summary>
     public long MalformedLines { get; internal set; }
     public List<MalformedLine> Malformed { get; } = new();

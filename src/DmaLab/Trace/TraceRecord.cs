@@ -17,6 +17,8 @@ namespace DmaLab.Trace;
 /// <item>iommu map: Iova (DmaAddr), PhysAddr (paddr), Size. iommu unmap: Iova, Size, UnmappedSize.</item>
 /// <item>io_page_fault: Device, Driver, DmaAddr (iova), FaultFlags. group events: Device, GroupId.</item>
 /// <item>tracing_mark_write: Message.</item>
+/// <item>timer_start: TimerFunction, TimerJiffies, TimerExpires, TimerBucket (bucket_expiry), TimerCpu.
+/// timer_expire_entry: TimerFunction, TimerJiffies (now), TimerBucket (baseclk).</item>
 /// </list>
 /// </summary>
 public sealed class TraceRecord
@@ -73,10 +75,32 @@ public sealed class TraceRecord
     public string Driver { get; internal set; } = "";
     /// <summary>tracing_mark_write: the marker text.</summary>
     public string Message { get; internal set; } = "";
+    /// <summary>timer_start / timer_expire_entry: the callback (function=), interned.</summary>
+    public string TimerFunction { get; internal set; } = "";
+    /// <summary>timer_start: jiffies when armed (expires - timeout); timer_expire_entry: jiffies when run (now=).</summary>
+    public ulong TimerJiffies { get; internal set; }
+    /// <summary>timer_start: expires= (jiffies).</summary>
+    public ulong TimerExpires { get; internal set; }
+    /// <summary>timer_start: bucket_expiry= (the wheel bucket's expiry, jiffies); timer_expire_entry: baseclk=.</summary>
+    public ulong TimerBucket { get; internal set; }
+    /// <summary>timer_start: cpu= (the timer base the timer was queued on).</summary>
+    public int TimerCpu { get; internal set; }
 
     /// <summary>Set by the replay's reorder window on interrupt records it placed after a map call that was traced
     /// after them: a later call's backward scan stops there (the records before it are older than that call).</summary>
     internal bool ReorderBarrier;
+
+    /// <summary>Set by the replay's reorder window on an interrupt record that may have run after the allocation of
+    /// the later call at this line (the trace cannot tell): the replayer asks the model before replaying it.</summary>
+    internal long FloatLine;
+    /// <summary>With <see cref="FloatLine"/> on a strict domain's unmap call: the IOVA page it frees (the range the
+    /// allocation would get after it); 0 otherwise.</summary>
+    internal ulong FloatFreedIova;
+    internal ulong FloatFreedPages;
+
+    /// <summary>Set by the replay on a call whose place among interrupts was chosen by the model's preview (the trace
+    /// allowed more than one order): its compared addresses count as inferred.</summary>
+    internal bool OrderInferred;
 
     public ReadOnlySpan<ulong> PhysAddrs => PhysBuf.AsSpan(0, PhysCount);
     public ReadOnlySpan<ulong> DmaAddrs => DmaBuf.AsSpan(0, DmaCount);
@@ -88,13 +112,18 @@ public sealed class TraceRecord
     internal void Reset()
     {
         ReorderBarrier = false;
+        FloatLine = 0;
+        FloatFreedIova = FloatFreedPages = 0;
+        OrderInferred = false;
         Kind = TraceEventKind.Unknown;
         Device = ""; DeviceId = -1;
         Dir = DmaDirection.Bidirectional; Attrs = DmaAttrs.None;
         DmaAddr = PhysAddr = Size = UnmappedSize = DmaMask = 0;
         Forced = Truncated = false;
         FullNents = FullEnts = Error = GroupId = FaultFlags = 0;
-        Gfp = Driver = Message = "";
+        Gfp = Driver = Message = TimerFunction = "";
+        TimerJiffies = TimerExpires = TimerBucket = 0;
+        TimerCpu = 0;
         PhysCount = DmaCount = LenCount = 0;
     }
 
@@ -120,12 +149,18 @@ public sealed class TraceRecord
     public void CopyFrom(TraceRecord src)
     {
         ReorderBarrier = src.ReorderBarrier;
+        FloatLine = src.FloatLine;
+        FloatFreedIova = src.FloatFreedIova;
+        FloatFreedPages = src.FloatFreedPages;
+        OrderInferred = src.OrderInferred;
         Line = src.Line; Kind = src.Kind; EventName = src.EventName; Task = src.Task; Pid = src.Pid; Cpu = src.Cpu;
         Flags = src.Flags; TimestampNs = src.TimestampNs; Device = src.Device; DeviceId = src.DeviceId; Dir = src.Dir;
         Attrs = src.Attrs; DmaAddr = src.DmaAddr; PhysAddr = src.PhysAddr; Size = src.Size; UnmappedSize = src.UnmappedSize;
         DmaMask = src.DmaMask; Forced = src.Forced; FullNents = src.FullNents; FullEnts = src.FullEnts;
         Truncated = src.Truncated; Error = src.Error; GroupId = src.GroupId; FaultFlags = src.FaultFlags; Gfp = src.Gfp;
         Driver = src.Driver; Message = src.Message;
+        TimerFunction = src.TimerFunction; TimerJiffies = src.TimerJiffies; TimerExpires = src.TimerExpires;
+        TimerBucket = src.TimerBucket; TimerCpu = src.TimerCpu;
         SetList(ref PhysBuf, ref PhysCount, src.PhysAddrs);
         SetList(ref DmaBuf, ref DmaCount, src.DmaAddrs);
         SetList(ref LenBuf, ref LenCount, src.Lengths);
@@ -169,4 +204,6 @@ public sealed class TraceRecord
     public void SetAlloc(string gfp) => Gfp = gfp;
     public void SetError(int err) => Error = err;
     public void SetEventName(string name) => EventName = name;
+    public void SetTimer(string function, ulong jiffies, ulong expires = 0, ulong bucket = 0, int timerCpu = 0)
+    { TimerFunction = function; TimerJiffies = jiffies; TimerExpires = expires; TimerBucket = bucket; TimerCpu = timerCpu; }
 }

@@ -44,14 +44,17 @@ public class FlushQueueTests
         var p = Alloc(d, 2);
         clock.AdvanceTo(5_000_000);           // jiffy 1 at HZ=250 (4 ms ticks)
         fq.QueueIova(0, p[0], 1, freedTablePages: 2);
-        Assert.Equal(16_000_000UL, fq.TimerExpiryNs); // (1 + msecs_to_jiffies(10) = 3) * 4 ms
-        clock.AdvanceTo(15_999_999);
+        // mod_timer(jiffies 1 + msecs_to_jiffies(10) = 3) → expires 4, queued in level 0's bucket 5 (calc_index
+        // rounds up by one): the tick of jiffy 5 runs it, at 20 ms.
+        Assert.Equal(20_000_000UL, fq.TimerExpiryNs);
+        Assert.Equal(5UL, fq.TimerBucket);
+        clock.AdvanceTo(19_999_999);
         Assert.False(fq.RunExpiredTimer());
         fq.QueueIova(0, p[1], 1);             // the timer is already armed: expiry unchanged
-        Assert.Equal(16_000_000UL, fq.TimerExpiryNs);
+        Assert.Equal(20_000_000UL, fq.TimerExpiryNs);
         Assert.Equal(0, iommu.Flushes);
         Assert.False(d.FindIova(p[0]).IsNull); // still allocated: not in any rcache yet
-        clock.AdvanceTo(16_000_000);
+        clock.AdvanceTo(20_000_000);
         Assert.True(fq.RunExpiredTimer());
         Assert.Equal(1, iommu.Flushes);
         Assert.Equal(1, fq.Stats.TimerFlushes);
@@ -60,7 +63,7 @@ public class FlushQueueTests
         Assert.Equal(0, fq.Stats.TablePagesHeld);
         Assert.Equal(ulong.MaxValue, fq.TimerExpiryNs);
         Assert.Equal(2, d.CpuCachedCount(0, 0)); // released through free_iova_fast on the timer's CPU
-        Assert.Equal(11_000_000UL, fq.Stats.StaleNsMax);
+        Assert.Equal(15_000_000UL, fq.Stats.StaleNsMax);
     }
 
     [Fact]
@@ -109,8 +112,9 @@ public class FlushQueueTests
         fq.QueueIova(1, p[1], 1);
         Assert.Equal(2, fq.QueuedOn(0));
         Assert.Equal(2, fq.QueuedOn(1));
-        Assert.Equal(1_000_000_000UL, fq.TimerExpiryNs); // 1000 ms = 250 jiffies
-        clock.AdvanceTo(1_000_000_000);
+        // 1000 ms = 250 jiffies: level 1 of the wheel (8-jiffy buckets), rounded up to bucket 256.
+        Assert.Equal(1_024_000_000UL, fq.TimerExpiryNs);
+        clock.AdvanceTo(1_024_000_000);
         Assert.True(fq.RunExpiredTimer());
         Assert.Equal(0, fq.QueuedOn(0));
     }

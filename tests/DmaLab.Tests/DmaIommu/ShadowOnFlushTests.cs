@@ -101,7 +101,10 @@ public class ShadowOnFlushTests
         m.Clock.Advance(999_000_000);                       // within IOVA_SINGLE_FQ_TIMEOUT: nothing yet
         cookie.Allocator.RunDueEvents();
         Assert.Equal(0, drv.GlobalRpcits);
-        m.Clock.Advance(10_000_000);
+        m.Clock.Advance(24_000_000);                        // 250 jiffies sit in level 1 (8-jiffy buckets): 1.024 s
+        cookie.Allocator.RunDueEvents();
+        Assert.Equal(0, drv.GlobalRpcits);
+        m.Clock.Advance(1_000_000);
         cookie.Allocator.RunDueEvents();
         Assert.Equal(1, drv.GlobalRpcits);                  // fq_flush_timeout() → flush_iotlb_all → zpci_refresh_all()
         Assert.Equal(0, cookie.Fq.Stats.IovasHeld);

@@ -11,7 +11,7 @@ namespace DmaLab.Tests.Replay;
 /// </summary>
 public class ReplayMachineGoldenTests
 {
-    static (ReplayReport Report, MachineReplayModel Model, long Reordered) Replay(string name)
+    static (ReplayReport Report, MachineReplayModel Model, (long Reordered, long Floated) Moves) Replay(string name)
     {
         using var reader = TraceSamples.Open(name);
         var model = new MachineReplayModel();
@@ -23,7 +23,7 @@ public class ReplayMachineGoldenTests
             replayer.Consume(reader.Current);
         }
         var report = replayer.Finish(reader.Stats);
-        return (report, model, replayer.ReorderedCalls);
+        return (report, model, (replayer.ReorderedCalls, replayer.FloatedCalls));
     }
 
     static void AssertAllMatched(ReplayReport r)
@@ -61,7 +61,10 @@ public class ReplayMachineGoldenTests
         var (r, m, reordered) = Replay(TraceSamples.VtdStrict);
         AssertAllMatched(r);
         Assert.Equal(840 + 139 + 12, r.Fidelity.Compared);
-        Assert.Equal(8, reordered);
+        // Calls moved ahead of interrupts traced after their first map line, and calls whose allocation the model's
+        // preview placed before an interrupt traced ahead of them (only that order gives their address).
+        Assert.Equal((2, 21), reordered);
+        Assert.Equal(32, r.Fidelity.Inferred);
         var s = m.Stats();
         Assert.Equal("intel-vtd", s.Iommu);
         Assert.Equal(3, s.DevicePaths["iommu-dma"]);
@@ -74,7 +77,7 @@ public class ReplayMachineGoldenTests
         AssertAllMatched(r);
         Assert.Equal(989, r.Fidelity.Compared);
         Assert.Equal(3, r.Fidelity.ComparedLayerMaps);
-        Assert.Equal(21, reordered);
+        Assert.Equal((8, 37), reordered);
         Assert.Equal("arm-smmu-v3", m.Stats().Iommu);
     }
 }

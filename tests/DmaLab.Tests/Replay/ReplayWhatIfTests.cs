@@ -27,7 +27,7 @@ public class ReplayWhatIfTests
         Assert.Equal(m.Unmaps + r.Events.GetValueOrDefault("dma_free"), m.Invalidations);
         Assert.True(m.Invalidations > 0 && m.IovaAllocs > 0 && m.EstimatedNs > 0);
         Assert.Equal(0UL, m.BounceBytes);
-        Assert.Equal(8, r.ReorderedCalls);
+        Assert.Equal((2, 21), (r.ReorderedCalls, r.FloatedCalls));
     }
 
     [Fact]

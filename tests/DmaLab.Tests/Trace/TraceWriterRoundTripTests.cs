@@ -75,6 +75,15 @@ public class TraceWriterRoundTripTests
             case TraceEventKind.TracingMarkWrite:
                 r.SetMessage(rng.Chance(0.5) ? "PHASE start" : $"round={rng.Next(0, 99)} size {rng.Next(0, 1 << 20)}");
                 break;
+            case TraceEventKind.TimerStart:
+            {
+                ulong j = rng.NextU64() >> 32;
+                r.SetTimer("fq_flush_timeout", j, j + (ulong)rng.Next(0, 300), j + (ulong)rng.Next(0, 400), rng.Next(0, 64));
+                break;
+            }
+            case TraceEventKind.TimerExpireEntry:
+                r.SetTimer("fq_flush_timeout", rng.NextU64() >> 32, bucket: rng.NextU64() >> 32);
+                break;
         }
         return r;
     }

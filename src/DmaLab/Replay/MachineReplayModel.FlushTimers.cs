@@ -1,0 +1,129 @@
+using DmaLab.DmaIommu;
+using DmaLab.Iova;
+using DmaLab.Sim;
+using DmaLab.Trace;
+
+namespace DmaLab.Replay;
+
+public sealed partial class MachineReplayModel : IReplayFlushTimer
+{
+    // Lazy domains' flush queues in creation order, the order their timers were armed in (for the wheel's LIFO
+    // buckets), and the bucket each armed timer's own timer_start printed.
+    readonly List<FlushQueue> _fqs = new();
+    readonly Dictionary<FlushQueue, (ulong Seq, ulong TraceBucket)> _armed = new();
+    readonly Queue<FlushQueue> _awaitingStart = new();
+    JiffyClock? _jiffyClock;
+    FlushInstantInference? _fqInference;
+    ulong _armSeq;
+    bool _timerEvents;
+    long _tracedFlushes, _orphanExpiries, _unmatchedStarts;
+
+    /// <summary>The tick grid of the traced kernel (<see cref="MachineReplayOptions.Hz"/>).</summary>
+    JiffyClock Jiffies => _jiffyClock ??= new JiffyClock(_opt.Hz);
+
+    /// <summary>The trace carries the flush queue's timer events: flushes run where they were traced.</summary>
+    public bool FlushTimerEventsSeen => _timerEvents;
+    /// <summary>Flushes run at a traced timer_expire_entry.</summary>
+    public long TracedFlushes => _tracedFlushes;
+
+    /// <summary>A lazy domain whose flushes so far were predicted (no timer events in the trace) hands out addresses
+    /// that rest on those predictions.</summary>
+    public bool Infers(int deviceId) =>
+        !_timerEvents && deviceId >= 0 && deviceId < _byId.Count && _byId[deviceId]?.Domain?.Fq is { Stats.TimerFlushes: > 0 };
+
+    public ulong AfterFlush(int deviceId, ulong pages)
+    {
+        if (deviceId < 0 || deviceId >= _byId.Count || _byId[deviceId]?.Domain is not { Fq: { } fq } dom) return ulong.MaxValue;
+        ulong pfn = fq.LastReleased(IovaMath.OrderBase2(IovaMath.RoundupPowOfTwo(Math.Max(1, pages))));
+        return pfn == 0 ? ulong.MaxValue : pfn << dom.Shift;
+    }
+
+    void AddFlushQueue(FlushQueue fq)
+    {
+        if (_opt.Policy == ReplayPolicy.AsTraced)
+        {
+            // The timer fires where the trace's timer events say, or where the allocations say it must have
+            // (FlushInstantInference) until timer events show up; never on the model's own clock alone.
+            fq.ExternalTimer = true;
+            if (!_timerEvents)
+            {
+                _fqInference ??= new FlushInstantInference(_opt.Hz);
+                fq.ExternalGraceNs = 10_000_000_000UL;
+            }
+        }
+        _fqs.Add(fq);
+    }
+
+    /// <summary>Before an operation on <paramref name="d"/> that may queue an IOVA: was its timer armed?</summary>
+    bool TimerArmed(Dev d)
+    {
+        if (d.Domain?.Fq is not { } fq) return false;
+        _fqInference?.BeforeOther(fq, _clock.NowNs);
+        return fq.TimerArmed;
+    }
+
+    /// <summary>After it: a timer armed by this operation (queue_iova() found fq_timer_on clear) is noted so its
+    /// timer_start line and its expiry find it.</summary>
+    void NoteArm(Dev d, bool wasArmed)
+    {
+        if (wasArmed || d.Domain?.Fq is not { TimerArmed: true } fq) return;
+        _armed[fq] = (++_armSeq, ulong.MaxValue);
+        if (_timerEvents) _awaitingStart.Enqueue(fq);
+    }
+
+    void SeeTimerEvents()
+    {
+        if (_timerEvents || _opt.Policy != ReplayPolicy.AsTraced) return;
+        _timerEvents = true;
+        _fqInference = null;
+        foreach (var fq in _fqs) { fq.ExternalTimer = true; fq.ExternalGraceNs = 1_000_000_000UL; }
+        _notes.Add("flush-queue timers replayed from the trace's timer_start/timer_expire_entry (fq_flush_timeout) events");
+    }
+
+    public void FlushTimerStarted(in ReplayTimerEvent e)
+    {
+        if (_opt.Policy != ReplayPolicy.AsTraced) return;
+        SeeTimerEvents();
+        Jiffies.Calibrate(e.TimestampNs, e.Jiffies);
+        // The queue that armed last and has not met its timer_start yet (arming and tracing are one mod_timer call).
+        while (_awaitingStart.TryDequeue(out var fq))
+        {
+            if (!fq.TimerArmed || !_armed.TryGetValue(fq, out var a)) continue;
+            _armed[fq] = (a.Seq, e.Bucket);
+            return;
+        }
+        _unmatchedStarts++;
+    }
+
+    public void FlushTimerExpired(in ReplayTimerEvent e)
+    {
+        if (_opt.Policy != ReplayPolicy.AsTraced) return;
+        SeeTimerEvents();
+        Jiffies.Calibrate(e.TimestampNs, e.Jiffies);
+        _clock.AdvanceTo(e.TimestampNs);
+        // The wheel runs the earliest bucket first; timers of one bucket run newest first (hlist_add_head).
+        FlushQueue? pick = null;
+        ulong pickBucket = ulong.MaxValue, pickSeq = 0;
+        foreach (var fq in _fqs)
+        {
+            if (!fq.TimerArmed || !_armed.TryGetValue(fq, out var a)) continue;
+            ulong bucket = a.TraceBucket != ulong.MaxValue ? a.TraceBucket : Jiffies.Origin + fq.TimerBucket;
+            if (pick is null || bucket < pickBucket || bucket == pickBucket && a.Seq > pickSeq)
+            {
+                pick = fq;
+                pickBucket = bucket;
+                pickSeq = a.Seq;
+            }
+        }
+        if (pick is null) { _orphanExpiries++; return; }
+        _armed.Remove(pick);
+        pick.FlushTimeout(Cpu(e.Cpu));
+        _tracedFlushes++;
+    }
+
+    void ObserveTimer(TraceRecord r)
+    {
+        if (r.Kind is TraceEventKind.TimerStart or TraceEventKind.TimerExpireEntry && r.TimerFunction == TraceEventNames.FqFlushTimeout)
+            SeeTimerEvents();
+    }
+}
