@@ -21,8 +21,7 @@ public static class ReplayHtml
           .Append(r.LostEventCount).Append(" events lost. Inferred: ").Append(E(r.Platform.DmaOps)).Append(r.Platform.Iommu ? ", IOMMU " + E(r.Platform.IommuKind) + " (" + E(r.Platform.DomainLayout) + ")" : "")
           .Append(r.Platform.Swiotlb ? (r.Platform.SwiotlbForced ? ", swiotlb forced" : ", swiotlb") : "").Append(".</p>\n");
         var f = r.Fidelity;
-        sb.Append("<h2>Fidelity</h2>\n<p>Model <b>").Append(E(f.Model)).Append("</b>: ").Append(f.Matched).Append(" of ").Append(f.Compared)
-          .Append(" dma_addr values equal to the kernel's (").Append((f.MatchRate * 100).ToString("0.00", CultureInfo.InvariantCulture)).Append(" %), ")
+        sb.Append("<h2>Fidelity</h2>\n<p>Model <b>").Append(E(f.Model)).Append("</b>: ").Append(E(f.Summary)).Append(", ")
           .Append(f.NotComparable).Append(" not comparable.</p>\n");
         if (f.FirstMismatches.Count > 0)
         {

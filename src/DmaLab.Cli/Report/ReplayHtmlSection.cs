@@ -42,7 +42,7 @@ public static class ReplayHtmlSection
         s.Summary.Add(new("Live mappings at end", r.LiveMappingsAtEnd.ToString()));
         s.Summary.Add(new("Platform", $"{r.Platform.DmaOps}{(r.Platform.Iommu ? ", IOMMU " + r.Platform.IommuKind : "")}{(r.Platform.Swiotlb ? ", swiotlb" : "")}"));
         if (f.Model.Length > 0)
-            s.Summary.Add(new("Fidelity", $"{f.Matched}/{f.Compared} dma_addr matched ({f.MatchRate:P1}), {f.NotComparable} not comparable"));
+            s.Summary.Add(new("Fidelity", $"{f.Summary}, {f.NotComparable} not comparable"));
         s.Summary.Add(new("Findings", r.FindingCounts.Count == 0 ? "none" : string.Join(", ", r.FindingCounts.Select(kv => $"{kv.Key} {kv.Value}"))));
 
         var live = new List<ChartSeries>();

@@ -210,7 +210,6 @@ public sealed class FlushQueue
     /// expiry up by one), then the softirq's latency.</summary>
     void Arm(int cpu, ulong nowNs)
     {
-        if (Environment.GetEnvironmentVariable("DMALAB_DEBUG_FQ") is not null) Console.Error.WriteLine($"  fq arm {nowNs} cpu {cpu} (clock {_clock.NowNs})");
         _timerOn = true;
         _timerCpu = cpu;
         _timerArmedNs = nowNs;
@@ -349,7 +348,6 @@ public sealed class FlushQueue
     /// <summary>Linux: fq_flush_timeout(): disarm, flush the IOTLB, release every ring's covered entries.</summary>
     public void FlushTimeout()
     {
-        if (Environment.GetEnvironmentVariable("DMALAB_DEBUG_FQ") is not null) Console.Error.WriteLine($"  fq timeout at clock {_clock.NowNs}");
         _timerOn = false;
         Stats.TimerFlushes++;
         FlushIotlb();

@@ -68,6 +68,13 @@ public sealed class IovaDomain
     /// <summary>Delay of the depot trim work in virtual ns (IOVA_DEPOT_DELAY after jiffies rounding).</summary>
     public ulong DepotDelayNs { get; }
     public IovaStats Stats;
+    /// <summary>Full magazines one size class's depot may hold: 0 = an unbounded list trimmed by delayed work (Linux
+    /// v6.7+: iova_depot_push(), iova_depot_work_func()); 32 = the fixed depot array of earlier kernels (v6.1:
+    /// MAX_GLOBAL_MAGS, a full depot frees the magazine's pfns back to the tree at once, no delayed work). Both keep
+    /// IOVA_MAG_SIZE = 127 (checked against the 6.1.192 and 6.12.118 sources).</summary>
+    public int DepotLimit { get; init; }
+    /// <summary>Linux v6.1's MAX_GLOBAL_MAGS.</summary>
+    public const int MaxGlobalMags61 = 32;
 
     /// <summary>Live ranges in the tree, excluding the anchor.</summary>
     public int RangeCount => _tree.Count - 1;

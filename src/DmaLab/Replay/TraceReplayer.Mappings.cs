@@ -43,6 +43,7 @@ public sealed partial class TraceReplayer
         bool tracked = TrackCacheline(r, d.Name, phys, out ulong cln);
         _table.Add(new MapKey(ReplayTable.Single, d.Id, dma), new LiveMapping
         {
+            InView = _inView,
             TraceDma = dma, ModelDma = modelDma, Phys = phys, Size = size, StartNs = ns, Line = r.Line,
             Device = d.Id, Process = _lastProcess, Lane = TakeLane(d.Id), Dir = r.Dir,
             CachelineTracked = tracked, Cacheline = cln, Table = ReplayTable.Single,
@@ -105,6 +106,7 @@ public sealed partial class TraceReplayer
     {
         ref var m = ref _table[index];
         if (m.CachelineTracked) UntrackCacheline(m.Cacheline);
+        if (m.Table != ReplayTable.Coherent) _lifetimes.Completed(m.Device, m.Table, m.Size, ns - m.StartNs);
         if (_observer is not null)
         {
             _observer.OnLifetime(m.Device, m.Lane, kind, m.StartNs, ns, m.TraceDma, m.Phys, m.Size, m.Line, liveAtEnd: false);
@@ -176,6 +178,7 @@ public sealed partial class TraceReplayer
         if (tracked) for (int i = 1; i < phys.Length; i++) TrackCacheline(r, d.Name, phys[i], out _);
         _table.Add(new MapKey(ReplayTable.Sg, d.Id, phys[0]), new LiveMapping
         {
+            InView = _inView,
             TraceDma = firstDma, ModelDma = modelFirst, Phys = phys[0], Size = bytes, StartNs = ns, Line = r.Line,
             SgHash = HashList(phys, phys.Length), SgListed = phys.Length, SgNents = nents,
             Device = d.Id, Process = _lastProcess, Lane = TakeLane(d.Id), Dir = r.Dir,
@@ -263,6 +266,7 @@ public sealed partial class TraceReplayer
             d.IovaOverlapsOtherDevice = true;
         _table.Add(new MapKey(ReplayTable.Coherent, d.Id, dma), new LiveMapping
         {
+            InView = _inView,
             TraceDma = dma, ModelDma = modelDma, Size = r.Size, StartNs = ns, Line = r.Line, Device = d.Id,
             Process = _lastProcess, Lane = TakeLane(d.Id), Dir = r.Dir, Table = ReplayTable.Coherent,
         });

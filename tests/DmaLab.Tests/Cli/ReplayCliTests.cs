@@ -28,12 +28,18 @@ public class ReplayCliTests
     }
 
     [Fact]
-    public void CheckExitsOneOnFindingsAndWritesTimelineAndHtml()
+    public void CheckPassesOnMappingsMerelyLiveAtTheEndAndWritesTimelineAndHtml()
     {
         string dir = CliRunner.TempDir();
         string timeline = Path.Combine(dir, "timeline.json");
         var r = CliRunner.Run("replay", CliRunner.DataPath("traces", "h100-cuda-pinned.trace.xz"), "--check", "--timeline", timeline, "--out", dir);
-        Assert.Equal(1, r.ExitCode); // two sg mappings leak at the end of the capture
+        // two sg mappings are still live when the capture ends: informational, no evidence of a leak
+        Assert.Equal(0, r.ExitCode);
+        var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "replay.json"))).RootElement;
+        Assert.Equal(0, report.GetProperty("failingFindings").GetInt64());
+        var live = Assert.Single(report.GetProperty("liveAtEnd").EnumerateArray());
+        Assert.Equal(2, live.GetProperty("mappings").GetInt64());
+        Assert.Equal(0, live.GetProperty("leaked").GetInt64());
         var events = JsonDocument.Parse(File.ReadAllText(timeline)).RootElement.GetProperty("traceEvents");
         Assert.Contains(events.EnumerateArray(), e => e.GetProperty("ph").GetString() == "X");
         string html = File.ReadAllText(Path.Combine(dir, "replay.html"));
@@ -58,7 +64,7 @@ public class ReplayCliTests
     {
         var r = CliRunner.Run("replay", "/nonexistent/x.trace");
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains("no such trace file", r.Stderr);
+        Assert.Equal("dmalab: trace /nonexistent/x.trace: no such file", r.Stderr.Trim());
     }
 }
 
