@@ -63,6 +63,9 @@ public static class HtmlReport
         return page.Render();
     }
 
+    /// <summary>HTML-escapes text (the other report writers use it).</summary>
+    public static string E(string s) => Html.E(s);
+
     static string PolicyOf(WorkloadResult w) => w.Variant.Split('/')[0];
 
     static IEnumerable<FindingSummary.KindCount> FindingKinds(RunReport r)

@@ -28,7 +28,7 @@ public static class ReplayHtml
             ("Events", $"{Html.N(r.Lines)} event lines over {r.DurationSeconds.ToString("0.000", CultureInfo.InvariantCulture)} s; {Html.N(r.SkippedLines)} skipped, {Html.N(r.UnknownEventLines)} of unknown events, {Html.N(r.LostEventCount)} lost"),
             ("Platform (inferred)", platform),
             ("Fidelity", f.Model.Length == 0 ? "not compared"
-                : $"{Html.N(f.Matched)} of {Html.N(f.Compared)} dma_addr equal to the kernel's ({(f.MatchRate * 100).ToString("0.00", CultureInfo.InvariantCulture)} %), {Html.N(f.NotComparable)} not comparable (model {f.Model})"),
+                : $"{f.Summary}, {Html.N(f.NotComparable)} not comparable (model {f.Model})"),
             ("Streaming mappings live at end", $"{Html.N(r.LiveMappingsAtEnd)} ({Html.Bytes((ulong)Math.Max(0, r.LiveBytesAtEnd))}); {Html.N(r.LiveAllocsAtEnd)} coherent allocations"),
             ("Findings", Html.N(r.FindingCounts.Values.Sum())),
             ("Call sites (kernel stacks)", r.CallSiteCount == 0 ? "none traced (enable options/stacktrace to see them)"

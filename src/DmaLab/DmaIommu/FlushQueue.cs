@@ -54,6 +54,7 @@ public sealed class FlushQueue
     ulong _timerBucket;
     ulong _timerArmedNs;
     int _timerCpu;
+    int _flushCpu;
     ulong _lastFlushNs;
 
     /// <summary>Linux: iommu_dma_init_options() + iommu_dma_init_fq().</summary>
@@ -136,15 +137,41 @@ public sealed class FlushQueue
     }
 
     /// <summary>
+    /// Whether a timer flush now would free the entry at <paramref name="pfn"/> of range-cache class
+    /// <paramref name="logSize"/>: its queue time, and the queue time of the next entry of that class it would free
+    /// (ulong.MaxValue when none), between which a flush leaves it on top of the class's cache.
+    /// </summary>
+    public bool FindReleasable(ulong pfn, int logSize, out ulong queuedNs, out ulong nextNs)
+    {
+        queuedNs = nextNs = ulong.MaxValue;
+        ulong counter = _flushStartCnt + 1;
+        bool found = false;
+        foreach (var r in _rings)
+            for (uint i = r.Head; i != r.Tail; i = (i + 1) & r.ModMask)
+            {
+                ref var e = ref r.Entries[i];
+                if (e.Counter >= counter) break;
+                if (IovaMath.OrderBase2(e.Pages) != logSize) continue;
+                if (e.IovaPfn == pfn) { found = true; queuedNs = e.QueuedNs; nextNs = ulong.MaxValue; }
+                else if (found && e.QueuedNs > queuedNs && e.QueuedNs < nextNs) nextNs = e.QueuedNs;
+            }
+        return found;
+    }
+
+    /// <summary>
     /// The pfn a timer flush now would free last among the entries of range-cache class <paramref name="logSize"/>
     /// (order_base_2 of the page count): the one on top of that class's cache afterwards. 0 when none would be freed.
     /// </summary>
     public ulong LastReleased(int logSize)
     {
-        ulong last = 0;
+        ulong last = 0, counter = _flushStartCnt + 1; // the finish count once the flush is done
         foreach (var r in _rings)
             for (uint i = r.Head; i != r.Tail; i = (i + 1) & r.ModMask)
-                if (IovaMath.OrderBase2(r.Entries[i].Pages) == logSize) last = r.Entries[i].IovaPfn;
+            {
+                ref var e = ref r.Entries[i];
+                if (e.Counter >= counter) break;
+                if (IovaMath.OrderBase2(e.Pages) == logSize) last = e.IovaPfn;
+            }
         return last;
     }
 
@@ -186,18 +213,24 @@ public sealed class FlushQueue
         Stats.TablePagesHeld += freedTablePages;
         if (fq.Count > Stats.MaxQueued) Stats.MaxQueued = fq.Count;
 
-        if (!_timerOn)
-        {
-            // mod_timer(jiffies + msecs_to_jiffies(timeout)) on this CPU's timer base; the wheel runs it at the tick
-            // of its bucket (kernel/time/timer.c rounds a level-0 expiry up by one), then the softirq's latency.
-            _timerOn = true;
-            _timerCpu = cpu;
-            _timerArmedNs = _clock.NowNs;
-            ulong j = _jiffies.At(_clock.NowNs);
-            _timerBucket = TimerWheel.BucketExpiry(j + _timeoutJiffies, j);
-            _timerExpiryNs = _jiffies.BoundaryNs(_timerBucket) + LatencyNs;
-        }
+        if (!_timerOn) Arm(cpu, _clock.NowNs);
     }
+
+    /// <summary>mod_timer(jiffies + msecs_to_jiffies(timeout)) on <paramref name="cpu"/>'s timer base at
+    /// <paramref name="nowNs"/>; the wheel runs it at the tick of its bucket (kernel/time/timer.c rounds a level-0
+    /// expiry up by one), then the softirq's latency.</summary>
+    void Arm(int cpu, ulong nowNs)
+    {
+        _timerOn = true;
+        _timerCpu = cpu;
+        _timerArmedNs = nowNs;
+        ulong j = _jiffies.At(nowNs);
+        _timerBucket = TimerWheel.BucketExpiry(j + _timeoutJiffies, j);
+        _timerExpiryNs = _jiffies.BoundaryNs(_timerBucket) + LatencyNs;
+    }
+
+    /// <summary>The flush timeout in jiffies (msecs_to_jiffies of IOVA_DEFAULT_FQ_TIMEOUT or the single queue's).</summary>
+    public ulong TimeoutJiffies => _timeoutJiffies;
 
     /// <summary>Moves the armed timer's due time (a replay that learned the tick grid or the latency later).</summary>
     public void Reschedule()
@@ -227,6 +260,100 @@ public sealed class FlushQueue
     {
         if ((uint)cpu < (uint)_iovad.Cpus) _timerCpu = cpu;
         FlushTimeout();
+    }
+
+    /// <summary>
+    /// fq_flush_timeout() that ran at <paramref name="flushNs"/>, earlier than now, on <paramref name="cpu"/>: a
+    /// replay that learns only later when the timer must have run. Entries queued after that instant were queued after
+    /// the flush began, so they wait for the next one (their counter is the new start count), and the first of them
+    /// re-armed the timer (queue_iova() found fq_timer_on clear): the timer is armed again as of that entry.
+    /// </summary>
+    public void FlushTimeoutAsOf(ulong flushNs, int cpu)
+    {
+        if ((uint)cpu < (uint)_iovad.Cpus) _timerCpu = cpu;
+        _flushCpu = _timerCpu;
+        _timerOn = false;
+        Stats.TimerFlushes++;
+        ulong before = _flushStartCnt;
+        FlushIotlb();
+        _lastFlushNs = Math.Min(flushNs, _clock.NowNs);
+        ulong rearmNs = ulong.MaxValue;
+        int rearmCpu = 0;
+        for (int ri = 0; ri < _rings.Length; ri++)
+        {
+            var r = _rings[ri];
+            for (uint i = r.Head; i != r.Tail; i = (i + 1) & r.ModMask)
+            {
+                ref var e = ref r.Entries[i];
+                if (e.QueuedNs <= flushNs || e.Counter != before) continue;
+                e.Counter = _flushStartCnt;
+                if (e.QueuedNs < rearmNs) { rearmNs = e.QueuedNs; rearmCpu = ri; }
+            }
+        }
+        for (int i = 0; i < _rings.Length; i++) RingFree(_rings[i], _timerCpu);
+        if (rearmNs != ulong.MaxValue) Arm(Type == FlushQueueType.Single ? _timerCpu : rearmCpu, rearmNs);
+    }
+
+    /// <summary>
+    /// The timer flush placed by <see cref="FlushTimeoutAsOf"/> ran later than assumed, at <paramref name="flushNs"/>:
+    /// the entries it left waiting that were queued by then are released after all (on top of their classes, as the
+    /// flush would have left them), and the timer is re-armed as of the first entry queued after that instant.
+    /// </summary>
+    public void ExtendFlushTo(ulong flushNs)
+    {
+        ulong c = _flushStartCnt;
+        ulong rearmNs = ulong.MaxValue;
+        int rearmCpu = _timerCpu;
+        for (int ri = 0; ri < _rings.Length; ri++)
+        {
+            var r = _rings[ri];
+            for (uint i = r.Head; i != r.Tail; i = (i + 1) & r.ModMask)
+            {
+                ref var e = ref r.Entries[i];
+                if (e.Counter != c) continue;
+                if (e.QueuedNs <= flushNs) e.Counter = c - 1; // covered by the finished flush
+                else if (e.QueuedNs < rearmNs) { rearmNs = e.QueuedNs; rearmCpu = ri; }
+            }
+        }
+        _lastFlushNs = Math.Max(_lastFlushNs, flushNs);
+        for (int i = 0; i < _rings.Length; i++) RingFree(_rings[i], _flushCpu);
+        if (rearmNs != ulong.MaxValue) Arm(Type == FlushQueueType.Single ? _timerCpu : rearmCpu, rearmNs);
+        else _timerOn = false;
+    }
+
+    /// <summary>The queue time of the oldest entry of class <paramref name="logSize"/> a timer flush now would free
+    /// (ulong.MaxValue when none).</summary>
+    public ulong FirstReleasableNs(int logSize)
+    {
+        ulong first = ulong.MaxValue, counter = _flushStartCnt + 1;
+        foreach (var r in _rings)
+            for (uint i = r.Head; i != r.Tail; i = (i + 1) & r.ModMask)
+            {
+                ref var e = ref r.Entries[i];
+                if (e.Counter >= counter) break;
+                if (IovaMath.OrderBase2(e.Pages) == logSize && e.QueuedNs < first) first = e.QueuedNs;
+            }
+        return first;
+    }
+
+    /// <summary>
+    /// An entry that a flush placed by <see cref="FlushTimeoutAsOf"/> left waiting, queued in (lo, hi), at
+    /// <paramref name="pfn"/> of class <paramref name="logSize"/> (or, with pfn 0, the first such of the class): its
+    /// queue time.
+    /// </summary>
+    public bool FindWaiting(ulong pfn, int logSize, ulong lo, ulong hi, out ulong queuedNs)
+    {
+        queuedNs = ulong.MaxValue;
+        ulong c = _flushStartCnt;
+        foreach (var r in _rings)
+            for (uint i = r.Head; i != r.Tail; i = (i + 1) & r.ModMask)
+            {
+                ref var e = ref r.Entries[i];
+                if (e.Counter != c || e.QueuedNs <= lo || e.QueuedNs >= hi || IovaMath.OrderBase2(e.Pages) != logSize) continue;
+                if (pfn != 0 && e.IovaPfn != pfn) continue;
+                if (e.QueuedNs < queuedNs) queuedNs = e.QueuedNs;
+            }
+        return queuedNs != ulong.MaxValue;
     }
 
     /// <summary>Linux: fq_flush_timeout(): disarm, flush the IOTLB, release every ring's covered entries.</summary>

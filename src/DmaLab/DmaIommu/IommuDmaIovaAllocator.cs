@@ -25,7 +25,7 @@ public sealed class IommuDmaIovaAllocator
     /// dma_range_map, in which case it is max(lowest DMA address, aperture start) &gt;&gt; order.
     /// </summary>
     public IommuDmaIovaAllocator(ulong pgsizeBitmap, ulong apertureStart, ulong apertureEnd, bool forceAperture = true,
-        bool forceDac = false, int cpus = 1, SimClock? clock = null, int hz = 250, ulong? dmaRangeMin = null)
+        bool forceDac = false, int cpus = 1, SimClock? clock = null, int hz = 250, ulong? dmaRangeMin = null, int depotLimit = 0)
     {
         if (pgsizeBitmap == 0) throw new ArgumentException("pgsize_bitmap is empty", nameof(pgsizeBitmap));
         int order = IovaMath.Ffs(pgsizeBitmap);
@@ -37,7 +37,7 @@ public sealed class IommuDmaIovaAllocator
             basePfn = Math.Max(min, apertureStart) >> order;
         }
         _clock = clock ?? new SimClock();
-        Iovad = new IovaDomain(1UL << order, basePfn, cpus, _clock, hz);
+        Iovad = new IovaDomain(1UL << order, basePfn, cpus, _clock, hz) { DepotLimit = depotLimit };
         ApertureStart = apertureStart;
         ApertureEnd = apertureEnd;
         ForceAperture = forceAperture;
@@ -279,11 +279,13 @@ public sealed class IommuDmaIovaAllocator
 
     /// <summary>The IOVA <see cref="MapSg"/> would give the list's first segment now (before its page offset), 0 when
     /// the preview cannot tell (see <see cref="PeekIova"/>).</summary>
-    public ulong PeekSg(IommuDmaMaster master, ReadOnlySpan<SgSegment> sg, int cpu)
+    public ulong PeekSg(IommuDmaMaster master, ReadOnlySpan<SgSegment> sg, int cpu, out ulong iovaLen)
     {
+        iovaLen = 0;
         if (sg.Length == 0) return 0;
         Span<ulong> padded = sg.Length <= 128 ? stackalloc ulong[sg.Length] : new ulong[sg.Length];
-        return PeekIova(master, SgIovaLength(master, sg, padded), master.Device.DmaMask, cpu);
+        iovaLen = SgIovaLength(master, sg, padded);
+        return PeekIova(master, iovaLen, master.Device.DmaMask, cpu);
     }
 
     /// <summary>The IOVA length of iommu_dma_map_sg(): each segment padded to the granule and, where the segment

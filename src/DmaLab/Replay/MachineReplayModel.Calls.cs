@@ -18,8 +18,11 @@ public sealed partial class MachineReplayModel
             {
                 EnsureDomain(d);
                 var dom = d.Domain!;
+                InferFlushBefore(d, c, default, default, c.TraceDmaAddr.Value);
+                long hits = dom.Iovad.Stats.RcacheHits;
                 // iommu_dma_map_phys(): an untrusted device would bounce sub-granule buffers; trusted ones map.
                 var r = dom.MapPage(d.Master!, c.Phys, c.Size, d.Device.DmaMask, Cpu(c.Cpu));
+                ExplainAlloc(c, d, r.Value, hits);
                 if (r.IsError) { _failures++; return r; }
                 MappedIova(d, r.Value, c.Size);
                 return r;
@@ -62,9 +65,10 @@ public sealed partial class MachineReplayModel
         {
             case DmaPath.Iommu when d.Domain is not null:
             {
-                bool armed = TimerArmed(d);
+                bool armed = TimerArmed(d, Cpu(c.Cpu));
                 var (iova, len) = d.Domain.Unmap(dma, c.Size, Cpu(c.Cpu));
                 NoteArm(d, armed);
+                ExplainFree(c, d, iova, len);
                 UnmappedIova(d, iova, len);
                 break;
             }
@@ -132,10 +136,13 @@ public sealed partial class MachineReplayModel
     {
         EnsureDomain(d);
         var dom = d.Domain!;
+        InferFlushBefore(d, c, phys, lens, _traceSgDmaCount > 0 ? _traceSgDmaBuf[0] : ulong.MaxValue);
         int nIn = SgInputs(dom, phys, lens);
         if (nIn == 0) { _failures++; return 0; }
         int cpu = Cpu(c.Cpu);
+        long hits = dom.Iovad.Stats.RcacheHits;
         int ents = dom.MapSg(d.Master!, _sgIn.AsSpan(0, nIn), _sgOut, cpu);
+        ExplainAlloc(c, d, ents > 0 ? _sgOut[0].DmaAddress : ulong.MaxValue, hits);
         if (ents <= 0) { _failures++; return 0; }
         ulong start = _sgOut[0].DmaAddress, end = _sgOut[ents - 1].DmaAddress + _sgOut[ents - 1].DmaLength;
         for (int i = 0; i < ents && i < dmaAddrs.Length; i++)
@@ -172,34 +179,55 @@ public sealed partial class MachineReplayModel
 
     public ulong Preview(in ReplayCall c, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> traceLengths)
     {
-        if (c.DeviceId < 0 || c.DeviceId >= _byId.Count || _byId[c.DeviceId] is not { Path: DmaPath.Iommu, Domain: { } dom } d)
+        if (c.DeviceId < 0 || c.DeviceId >= _byId.Count || _byId[c.DeviceId] is not { Path: DmaPath.Iommu, Domain: not null } d)
             return ulong.MaxValue;
+        ulong iova = PreviewIova(d, c, phys, traceLengths, out _, out ulong offset);
+        return iova == 0 ? ulong.MaxValue : iova + offset;
+    }
+
+    /// <summary>The granule-aligned IOVA the call would get now (0 when the preview cannot tell), the IOVA bytes it
+    /// allocates and the offset its first address carries.</summary>
+    ulong PreviewIova(Dev d, in ReplayCall c, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> traceLengths, out ulong bytes, out ulong offset)
+    {
+        var dom = d.Domain!;
         int cpu = Cpu(c.Cpu);
-        ulong iova;
+        bytes = offset = 0;
         switch (c.Kind)
         {
             case TraceEventKind.DmaMapPhys:
             case TraceEventKind.DmaMapResource:
-            {
-                ulong off = dom.Iovad.IovaOffset(c.Phys);
-                iova = dom.PeekIova(d.Master!, dom.Iovad.IovaAlign(c.Size + off), d.Device.DmaMask, cpu);
-                return iova == 0 ? ulong.MaxValue : iova + off;
-            }
+                offset = dom.Iovad.IovaOffset(c.Phys);
+                bytes = dom.Iovad.IovaAlign(c.Size + offset);
+                return dom.PeekIova(d.Master!, bytes, d.Device.DmaMask, cpu);
             case TraceEventKind.DmaMapSg:
             {
                 int n = SgInputs(dom, phys, traceLengths);
-                if (n == 0) return ulong.MaxValue;
-                iova = dom.PeekSg(d.Master!, _sgIn.AsSpan(0, n), cpu);
-                return iova == 0 ? ulong.MaxValue : iova + dom.Iovad.IovaOffset(_sgIn[0].Phys);
+                if (n == 0) return 0;
+                offset = dom.Iovad.IovaOffset(_sgIn[0].Phys);
+                return dom.PeekSg(d.Master!, _sgIn.AsSpan(0, n), cpu, out bytes);
             }
             case TraceEventKind.DmaAlloc:
             case TraceEventKind.DmaAllocPages:
             case TraceEventKind.DmaAllocSgt:
-                iova = dom.PeekIova(d.Master!, dom.Iovad.IovaAlign(c.Size), d.Device.CoherentDmaMask, cpu);
-                return iova == 0 ? ulong.MaxValue : iova;
+                bytes = dom.Iovad.IovaAlign(c.Size);
+                return dom.PeekIova(d.Master!, bytes, d.Device.CoherentDmaMask, cpu);
             default:
-                return ulong.MaxValue;
+                return 0;
         }
+    }
+
+    /// <summary>Before an allocation in a lazy domain whose flushes are inferred: lets
+    /// <see cref="FlushInstantInference"/> place a pending flush by what the allocation got.</summary>
+    void InferFlushBefore(Dev d, in ReplayCall c, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> lens, ulong traced)
+    {
+        if (_fqInference is null || d.Domain?.Fq is not { TimerArmed: true } fq || traced == ulong.MaxValue) return;
+        var dom = d.Domain;
+        ulong without = PreviewIova(d, c, phys, lens, out ulong bytes, out _);
+        if (bytes == 0) return;
+        ulong pages = bytes >> dom.Shift;
+        int logSize = Iova.IovaMath.OrderBase2(Iova.IovaMath.RoundupPowOfTwo(pages));
+        if (logSize >= Iova.IovaDomain.RangeCacheMaxSize) logSize = -1;
+        _fqInference.BeforeAlloc(fq, _clock.NowNs, Cpu(c.Cpu), logSize, without >> dom.Shift, traced >> dom.Shift);
     }
 
     // The trace's DMA segment addresses of the current dma_map_sg (set by the replayer before MapSg) are used only to
@@ -225,9 +253,10 @@ public sealed partial class MachineReplayModel
         if (c.ModelDmaAddr.IsError) return;
         if (d.Path == DmaPath.Iommu && d.Domain is not null && _sgIommu.Remove((d.Id, first), out var r))
         {
-            bool armed = TimerArmed(d);
+            bool armed = TimerArmed(d, Cpu(c.Cpu));
             var (iova, len) = d.Domain.Unmap(new DmaAddr(r.Start), r.Length, Cpu(c.Cpu));
             NoteArm(d, armed);
+            ExplainFree(c, d, iova, len);
             UnmappedIova(d, iova, len);
         }
         else if (_pool is not null && _sgBounce.Remove((d.Id, first), out var slots))
@@ -247,7 +276,10 @@ public sealed partial class MachineReplayModel
         {
             EnsureDomain(d);
             comparable = true;
+            InferFlushBefore(d, c, default, default, c.TraceDmaAddr.Value);
+            long hits = d.Domain!.Iovad.Stats.RcacheHits;
             var r = d.Domain!.AllocCoherent(d.Master!, c.Size, Cpu(c.Cpu));
+            ExplainAlloc(c, d, r.Value, hits);
             if (r.IsError) _failures++;
             else MappedIova(d, r.Value, c.Size);
             return r;
@@ -262,9 +294,10 @@ public sealed partial class MachineReplayModel
         Tick(c);
         var d = D(c);
         if (d.Path != DmaPath.Iommu || d.Domain is null || c.ModelDmaAddr.IsError) return;
-        bool armed = TimerArmed(d);
+        bool armed = TimerArmed(d, Cpu(c.Cpu));
         var (iova, len) = d.Domain.Unmap(c.ModelDmaAddr, c.Size, Cpu(c.Cpu));
         NoteArm(d, armed);
+        ExplainFree(c, d, iova, len);
         UnmappedIova(d, iova, len);
     }
 

@@ -13,6 +13,7 @@ public sealed partial class MachineReplayModel : IReplayFlushTimer
     readonly Dictionary<FlushQueue, (ulong Seq, ulong TraceBucket)> _armed = new();
     readonly Queue<FlushQueue> _awaitingStart = new();
     JiffyClock? _jiffyClock;
+    FlushInstantInference? _fqInference;
     ulong _armSeq;
     bool _timerEvents;
     long _tracedFlushes, _orphanExpiries, _unmatchedStarts;
@@ -39,12 +40,27 @@ public sealed partial class MachineReplayModel : IReplayFlushTimer
 
     void AddFlushQueue(FlushQueue fq)
     {
-        fq.ExternalTimer = _timerEvents;
+        if (_opt.Policy == ReplayPolicy.AsTraced)
+        {
+            // The timer fires where the trace's timer events say, or where the allocations say it must have
+            // (FlushInstantInference) until timer events show up; never on the model's own clock alone.
+            fq.ExternalTimer = true;
+            if (!_timerEvents)
+            {
+                _fqInference ??= new FlushInstantInference(_opt.Hz, _opt.Cpus);
+                fq.ExternalGraceNs = 10_000_000_000UL;
+            }
+        }
         _fqs.Add(fq);
     }
 
     /// <summary>Before an operation on <paramref name="d"/> that may queue an IOVA: was its timer armed?</summary>
-    static bool TimerArmed(Dev d) => d.Domain?.Fq is { TimerArmed: true };
+    bool TimerArmed(Dev d, int cpu)
+    {
+        if (d.Domain?.Fq is not { } fq) return false;
+        _fqInference?.BeforeOther(fq, _clock.NowNs, cpu);
+        return fq.TimerArmed;
+    }
 
     /// <summary>After it: a timer armed by this operation (queue_iova() found fq_timer_on clear) is noted so its
     /// timer_start line and its expiry find it.</summary>
@@ -59,7 +75,8 @@ public sealed partial class MachineReplayModel : IReplayFlushTimer
     {
         if (_timerEvents || _opt.Policy != ReplayPolicy.AsTraced) return;
         _timerEvents = true;
-        foreach (var fq in _fqs) fq.ExternalTimer = true;
+        _fqInference = null;
+        foreach (var fq in _fqs) { fq.ExternalTimer = true; fq.ExternalGraceNs = 1_000_000_000UL; }
         _notes.Add("flush-queue timers replayed from the trace's timer_start/timer_expire_entry (fq_flush_timeout) events");
     }
 

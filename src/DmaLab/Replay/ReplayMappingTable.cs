@@ -27,6 +27,7 @@ internal struct LiveMapping
     public bool CachelineTracked;
     public ulong Cacheline;
     public ReplayTable Table;
+    public bool InView;       // made by an event the report's filter passes (ReplayFilter)
 }
 
 /// <summary>Key of a chain of live entries: table, device and address (dma_addr, or first phys for sg lists).</summary>

@@ -25,7 +25,7 @@ public sealed class ReplayWhatIfReport
 /// driver work are measured. The alternative chooses its own addresses; the
 /// mapping between the primary's and its own is kept per live mapping so unmaps, frees and syncs reach the right one.
 /// </summary>
-public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegments, IReplayFlushTimer, IReplayCounterSource
+public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegments, IReplayFlushTimer, IReplayExplain, IReplayCounterSource
 {
     readonly IReplayModel _primary;
     readonly MachineWhatIfModel _alt;
@@ -82,6 +82,7 @@ public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegmen
         _live.TryGetValue((dev, table, primaryDma), out var s) && s.Count > 0 ? s[^1].Alt : ulong.MaxValue;
 
     public bool DefersFrees(string device) => _primary.DefersFrees(device);
+    public void ExplainLine(long line, Action<string> say) => (_primary as IReplayExplain)?.ExplainLine(line, say);
     public bool Infers(int deviceId) => _primary.Infers(deviceId);
     public ulong AfterFlush(int deviceId, ulong pages) => _primary.AfterFlush(deviceId, pages);
     public ulong Preview(in ReplayCall call, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> traceLengths) =>

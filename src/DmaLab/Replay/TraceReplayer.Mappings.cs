@@ -43,6 +43,7 @@ public sealed partial class TraceReplayer
         bool tracked = TrackCacheline(r, d.Name, phys, out ulong cln);
         _table.Add(new MapKey(ReplayTable.Single, d.Id, dma), new LiveMapping
         {
+            InView = _inView,
             TraceDma = dma, ModelDma = modelDma, Phys = phys, Size = size, StartNs = ns, Line = r.Line,
             Device = d.Id, Process = _lastProcess, Lane = TakeLane(d.Id), Dir = r.Dir, Site = _sites.OnMap(r.Stack, d.Name, size),
             CachelineTracked = tracked, Cacheline = cln, Table = ReplayTable.Single,
@@ -108,6 +109,7 @@ public sealed partial class TraceReplayer
         ref var m = ref _table[index];
         if (m.CachelineTracked) UntrackCacheline(m.Cacheline);
         _sites.OnEnd(m.Site, m.Size);
+        if (m.Table != ReplayTable.Coherent) _lifetimes.Completed(m.Device, m.Table, m.Size, ns - m.StartNs);
         if (_observer is not null)
         {
             _observer.OnLifetime(m.Device, m.Lane, kind, m.StartNs, ns, m.TraceDma, m.Phys, m.Size, m.Line, liveAtEnd: false, m.Dir);
@@ -179,6 +181,7 @@ public sealed partial class TraceReplayer
         if (tracked) for (int i = 1; i < phys.Length; i++) TrackCacheline(r, d.Name, phys[i], out _);
         _table.Add(new MapKey(ReplayTable.Sg, d.Id, phys[0]), new LiveMapping
         {
+            InView = _inView,
             TraceDma = firstDma, ModelDma = modelFirst, Phys = phys[0], Size = bytes, StartNs = ns, Line = r.Line,
             SgHash = HashList(phys, phys.Length), SgListed = phys.Length, SgNents = nents,
             Device = d.Id, Process = _lastProcess, Lane = TakeLane(d.Id), Dir = r.Dir, Site = _sites.OnMap(r.Stack, d.Name, bytes),
@@ -268,6 +271,7 @@ public sealed partial class TraceReplayer
             d.IovaOverlapsOtherDevice = true;
         _table.Add(new MapKey(ReplayTable.Coherent, d.Id, dma), new LiveMapping
         {
+            InView = _inView,
             TraceDma = dma, ModelDma = modelDma, Size = r.Size, StartNs = ns, Line = r.Line, Device = d.Id,
             Process = _lastProcess, Lane = TakeLane(d.Id), Dir = r.Dir, Table = ReplayTable.Coherent, Site = _sites.OnMap(r.Stack, d.Name, r.Size),
         });

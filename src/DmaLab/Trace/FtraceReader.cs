@@ -56,7 +56,7 @@ public sealed class FtraceReader : IDisposable
         _inputLength = stream.CanSeek ? SafeLength(stream) : -1;
         _counted = new CountingStream(stream);
         _parser = NewParser();
-        Stream text = OpenDecompressed(_counted);
+        Stream text = new TextTailStream(OpenDecompressed(_counted), Stats);
         _lines = new TraceLineSource(text);
         _nextProgress = _options.ProgressEveryLines;
         CheckLooksLikeText();

@@ -45,6 +45,11 @@ public sealed class TraceReadStats
     public (long InBuffer, long Written) Entries { get; internal set; } = (-1, -1);
     /// <summary>"#P:N" of the header: CPUs the trace buffer had (possible CPUs), -1 when absent.</summary>
     public int Cpus { get; internal set; } = -1;
+    /// <summary>Offset in the (decompressed) input where binary data started after the text, -1 when none: the text
+    /// before it was read, the rest (<see cref="BinaryBytesDropped"/> bytes from line <see cref="BinaryLine"/>) was not.</summary>
+    public long BinaryOffset { get; internal set; } = -1;
+    public long BinaryLine { get; internal set; }
+    public long BinaryBytesDropped { get; internal set; }
     /// <summary>Compression detected on the input ("none", "xz", "gzip").</summary>
     public string Compression { get; internal set; } = "none";
 

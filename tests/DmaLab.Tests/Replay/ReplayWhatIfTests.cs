@@ -97,7 +97,7 @@ public class ReplayPlatformTextTests
     public void Pci_windows_of_the_vtd_capture_and_a_replay_with_them_keeps_full_fidelity()
     {
         using var t = File.OpenText(TraceSamples.PathOf("qemu-vtd-strict-sample.platform.txt"));
-        var w = ReplayPlatformText.PciWindows(t);
+        var w = DmaLab.Platform.KernelLog.KernelLogReader.Read(t, "platform.txt").PciWindows;
         Assert.Equal(4, w.Count);
         Assert.Contains((0xc000_0000UL, 0xfebf_ffffUL, 0UL), w);
         using var s = File.OpenRead(TraceSamples.PathOf(TraceSamples.VtdStrict));

@@ -37,7 +37,7 @@ public class TraceReplayerTests
         Assert.Equal(0, r.UnmatchedUnmaps);
         var overlap = Assert.Single(r.Findings, f => f.Kind == "cacheline-overlap");
         Assert.Equal(2, overlap.Line);
-        Assert.Single(r.Findings, f => f.Kind == "leak-at-end");
+        Assert.Single(r.Findings, f => f.Kind == "live-at-end");
     }
 
     [Fact]

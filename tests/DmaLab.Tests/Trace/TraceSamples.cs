@@ -10,6 +10,10 @@ internal static class TraceSamples
     public const string VtdStrict = "qemu-vtd-strict-sample.trace.xz";
     public const string VtdSwiotlb = "qemu-vtd-swiotlb-sample.trace.xz";
     public const string Smmuv3Strict = "qemu-smmuv3-strict-sample.trace.xz";
+    public const string VtdStrict2 = "qemu-vtd-strict-sample2.trace.xz";
+    public const string VtdLazy2 = "qemu-vtd-lazy-sample2.trace.xz";
+    public const string VtdLazySmp2 = "qemu-vtd-lazy-smp2-sample2.trace.xz";
+    public const string VtdLazyTimers2 = "qemu-vtd-lazy-timers-sample2.trace.xz";
 
     public static string PathOf(string name) => Path.Combine(AppContext.BaseDirectory, "data", "traces", name);
 

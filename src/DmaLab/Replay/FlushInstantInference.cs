@@ -1,0 +1,243 @@
+using DmaLab.DmaIommu;
+using DmaLab.Sim;
+
+namespace DmaLab.Replay;
+
+/// <summary>
+/// When a lazy domain's flush-queue timer ran, for a trace without timer events. queue_iova() arms the timer for
+/// jiffies + msecs_to_jiffies(10); the wheel runs it at the tick of the next bucket, J+4 at HZ=250
+/// (Linux: drivers/iommu/dma-iommu.c, kernel/time/timer.c), plus the timer softirq's latency, so it ran between
+/// 12 and 16 ms after it was armed and usually within a fraction of a millisecond of that tick; neither the tick grid's
+/// phase against the trace clock nor the latency is in the trace. The allocations of the domain tell: a range the flush
+/// would have put on top of the allocation's size class (and nothing else would) says the flush had run; the address
+/// the allocator gives without the flush, when the flush would have changed it, says it had not. The flush is placed
+/// at the expected instant within that bracket, after the fact (<see cref="FlushQueue.FlushTimeoutAsOf"/>): entries
+/// queued after it wait for the next one, and the first of them re-armed the timer. Each bracket also votes on the
+/// tick grid's phase (the latest phase whose ticks all precede the brackets' ends), which sharpens the expected
+/// instant of the undecided flushes. Constant memory: a few numbers per queue and per phase bin.
+/// </summary>
+internal sealed class FlushInstantInference
+{
+    const int PhaseBins = 64;
+    /// <summary>Assumed time from the tick to the callback when nothing brackets it (the timer softirq runs on the
+    /// tick's interrupt exit).</summary>
+    public const ulong TypicalLatencyNs = 150_000;
+
+    sealed class Bracket
+    {
+        public ulong ArmedNs = ulong.MaxValue;
+        // Per CPU: the latest allocation there that showed the flush had not run on it.
+        readonly ulong[] _notYet;
+        public Bracket(int cpus) => _notYet = new ulong[Math.Max(1, cpus)];
+        public ulong NotYet(int cpu) => (uint)cpu < (uint)_notYet.Length ? _notYet[cpu] : 0;
+        public void SetNotYet(int cpu, ulong ns) { if ((uint)cpu < (uint)_notYet.Length) _notYet[cpu] = ns; }
+        public void ClearNotYet() => Array.Clear(_notYet);
+        // The last flush placed: it ran in (FlushLo, FlushHi); entries queued in between wait until an allocation
+        // shows whether it ran after them.
+        public ulong FlushLo, FlushHi;
+        public int FlushCpu = -1;
+    }
+
+    readonly ulong _tickNs;
+    readonly Dictionary<FlushQueue, Bracket> _brackets = new();
+    readonly long[] _violations = new long[PhaseBins];
+    readonly double[] _lateness = new double[PhaseBins];
+    readonly double[] _slack = new double[PhaseBins];
+    int _bestBin = -1;
+
+    readonly int _cpus;
+
+    public FlushInstantInference(int hz, int cpus)
+    {
+        _tickNs = 1_000_000_000UL / (ulong)Math.Max(1, hz);
+        _cpus = Math.Max(1, cpus);
+    }
+
+    /// <summary>Flushes placed by a bracket of allocations.</summary>
+    public long Bracketed { get; private set; }
+    /// <summary>Flushes placed at the expected instant because no allocation told (the next operation came late).</summary>
+    public long Expected { get; private set; }
+    /// <summary>The tick grid's phase as inferred so far (ns into a tick), or null before any bracket.</summary>
+    public ulong? PhaseNs => _bestBin < 0 ? null : (ulong)_bestBin * _tickNs / PhaseBins;
+
+    Bracket For(FlushQueue fq)
+    {
+        if (!_brackets.TryGetValue(fq, out var b)) _brackets.Add(fq, b = new Bracket(_cpus));
+        if (b.ArmedNs != fq.TimerArmedNs) { b.ArmedNs = fq.TimerArmedNs; b.ClearNotYet(); }
+        return b;
+    }
+
+    /// <summary>
+    /// The last flush placed ran somewhere in a bracket; an allocation of a class that has entries queued inside the
+    /// bracket tells whether it ran after them: it gets one of them (then it did, up to that one) or the range it
+    /// would get without them (then it did not, and the bracket ends before the first of them).
+    /// </summary>
+    bool Resolve(FlushQueue fq, Bracket b, int cpu, int logSize, ulong withoutFlush, ulong traced)
+    {
+        if (cpu != b.FlushCpu || logSize < 0) return false;
+        bool extended = false;
+        if (traced != withoutFlush && fq.FindWaiting(traced, logSize, b.FlushLo, b.FlushHi, out ulong queued))
+        {
+            fq.ExtendFlushTo(queued);
+            b.FlushLo = queued;
+            LastPlacement += $"; moved after {queued / 1e9:F6} s by an allocation that got a range queued then";
+            Extended++;
+            extended = true;
+        }
+        else if (traced == withoutFlush && fq.FindWaiting(0, logSize, b.FlushLo, b.FlushHi, out ulong first))
+            b.FlushHi = first;
+        if (b.FlushHi <= b.FlushLo + 1) b.FlushCpu = -1;
+        return extended;
+    }
+
+    /// <summary>How the last flush was placed, for an explanation.</summary>
+    public string? LastPlacement { get; private set; }
+
+    /// <summary>Placed flushes moved later by an allocation that got a range queued inside their bracket.</summary>
+    public long Extended { get; private set; }
+
+    /// <summary>Ticks from arming to the bucket's tick (timeout + 1 at level 0 of the wheel).</summary>
+    ulong BucketDelay(FlushQueue fq) => fq.TimeoutJiffies + 1;
+
+    /// <summary>The tick of the bucket for a timer armed at <paramref name="armedNs"/> with the grid at phase
+    /// <paramref name="phase"/>.</summary>
+    ulong TickOf(ulong armedNs, ulong phase, ulong delay)
+    {
+        ulong j = armedNs < phase ? 0 : (armedNs - phase) / _tickNs;
+        ulong b = phase + (j + delay) * _tickNs;
+        return armedNs < phase ? b - _tickNs : b;
+    }
+
+    ulong EarliestNs(FlushQueue fq) => fq.TimerArmedNs + (BucketDelay(fq) - 1) * _tickNs;
+
+    ulong ExpectedNs(FlushQueue fq)
+    {
+        ulong delay = BucketDelay(fq);
+        ulong tick = PhaseNs is ulong ph ? TickOf(fq.TimerArmedNs, ph, delay)
+                                         : fq.TimerArmedNs + delay * _tickNs - _tickNs / 2;
+        return tick + TypicalLatencyNs;
+    }
+
+    ulong LatestNs(FlushQueue fq) => ExpectedNs(fq) + 2 * _tickNs;
+
+    /// <summary>
+    /// Before an allocation at <paramref name="nowNs"/> on <paramref name="cpu"/> in the domain of
+    /// <paramref name="fq"/>, of range-cache class <paramref name="logSize"/>: <paramref name="withoutFlush"/> is the
+    /// pfn the allocator gives as things stand, <paramref name="traced"/> the kernel's.
+    /// </summary>
+    public void BeforeAlloc(FlushQueue fq, ulong nowNs, int cpu, int logSize, ulong withoutFlush, ulong traced)
+    {
+        if (_brackets.TryGetValue(fq, out var last) && last.FlushCpu >= 0 && Resolve(fq, last, cpu, logSize, withoutFlush, traced))
+            return; // this allocation got a range the last flush released after all
+        if (!fq.TimerArmed || logSize < 0 && nowNs <= LatestNs(fq)) return;
+        if (nowNs <= EarliestNs(fq)) return;
+        var b = For(fq);
+        // The flush frees into the rcache of the CPU whose timer softirq ran it: the one that armed it, or, when that
+        // one was idle, another (kernel/time/timer_migration.c).
+        ulong queued = 0, next = 0;
+        bool ran = logSize >= 0 && traced != withoutFlush && fq.FindReleasable(traced, logSize, out queued, out next);
+        bool notHere = !ran && logSize >= 0 && traced == withoutFlush
+                       && fq.LastReleased(logSize) is ulong top && top != 0 && top != withoutFlush;
+        if (ran)
+        {
+            // The kernel handed out a range the flush leaves on top: the flush ran on this CPU after that range was
+            // queued and before the next of its class was.
+            Place(fq, b, Math.Max(queued, b.NotYet(cpu)), Math.Min(nowNs, next), cpu);
+            return;
+        }
+        if (nowNs > LatestNs(fq) && !(notHere && nowNs <= LatestNs(fq) + 6 * _tickNs))
+        {
+            // Overdue past every plausible latency: it ran. An allocation here that shows no effect says it had not
+            // run here yet (an idle CPU's timer can run late) for a few more ticks, then that it ran elsewhere.
+            PlaceExpected(fq, nowNs, notHere ? OtherCpu(b, fq.TimerCpu, cpu) : fq.TimerCpu);
+            return;
+        }
+        if (!notHere) return;
+        // It had not run here by now, or it ran before the first range of this class was queued. The tick grid
+        // decides when both are possible.
+        ulong lo = Math.Max(EarliestNs(fq), b.NotYet(cpu)), first = fq.FirstReleasableNs(logSize);
+        if (cpu == fq.TimerCpu && first > lo + 1 && ExpectedNs(fq) < first) Place(fq, b, lo, first, cpu);
+        else b.SetNotYet(cpu, nowNs);
+    }
+
+    /// <summary>The CPU to run an overdue flush on when <paramref name="notOn"/> showed it did not run there: the arming
+    /// CPU if that is another one, else the CPU with the oldest evidence against it.</summary>
+    int OtherCpu(Bracket b, int armedOn, int notOn)
+    {
+        if (armedOn != notOn) return armedOn;
+        int best = -1;
+        for (int c = 0; c < _cpus; c++)
+            if (c != notOn && (best < 0 || b.NotYet(c) < b.NotYet(best))) best = c;
+        return best < 0 ? armedOn : best;
+    }
+
+    /// <summary>
+    /// Before any other operation of the domain (an unmap). An unmap tells nothing of the flush and the flush is placed
+    /// after the fact anyway, so an overdue one waits for the next allocation (which may show the CPU it ran on); only
+    /// one overdue by several ticks, or a ring close to full (which would flush by itself), is placed now.
+    /// </summary>
+    public void BeforeOther(FlushQueue fq, ulong nowNs, int cpu)
+    {
+        if (!fq.TimerArmed || nowNs <= LatestNs(fq)) return;
+        if (nowNs > LatestNs(fq) + 4 * _tickNs || fq.QueuedOn(cpu) >= fq.Size - 16) PlaceExpected(fq, nowNs, fq.TimerCpu);
+    }
+
+    void Place(FlushQueue fq, Bracket b, ulong ranAfterNs, ulong ranBeforeNs, int cpu, bool vote = true)
+    {
+        if (cpu != fq.TimerCpu) Remote++;
+        ulong lo = Math.Max(EarliestNs(fq), ranAfterNs), hi = Math.Max(lo + 2, ranBeforeNs);
+        if (vote) { Vote(fq, lo, hi); Bracketed++; }
+        // Release only what the bracket makes certain; the rest waits for the allocations that follow (Resolve).
+        ulong at = lo + 1;
+        LastPlacement = $"(timer armed at {fq.TimerArmedNs / 1e9:F6} s) placed on CPU {cpu} between {lo / 1e9:F6} and {hi / 1e9:F6} s, " +
+                        (vote ? "bracketed by what the allocations got" : "overdue with no allocation to tell") + " (inferred)";
+        fq.FlushTimeoutAsOf(at, cpu);
+        var nb = For(fq);
+        nb.FlushLo = at;
+        nb.FlushHi = hi;
+        nb.FlushCpu = cpu;
+    }
+
+    /// <summary>An overdue flush no allocation has bracketed: it ran after the last evidence against it and before now;
+    /// as with a bracket, what was queued in between waits for the allocations that follow.</summary>
+    void PlaceExpected(FlushQueue fq, ulong nowNs, int cpu)
+    {
+        var b = For(fq);
+        Place(fq, b, Math.Max(EarliestNs(fq), b.NotYet(cpu)), nowNs, cpu, vote: false);
+        Expected++;
+    }
+
+    /// <summary>Flushes placed on another CPU than the one that armed the timer.</summary>
+    public long Remote { get; private set; }
+
+    /// <summary>
+    /// A flush known to have run in (lo, hi): for each phase of the grid, whether its bucket's tick falls after hi
+    /// (impossible), how late after the tick it ran at least (lo - tick), and how far the tick lies before hi. The phase
+    /// kept has the fewest impossibilities, then the least lateness (the softirq runs soon after the tick), then the
+    /// least slack (of the phases that explain every bracket, the one whose ticks sit closest before them).
+    /// </summary>
+    void Vote(FlushQueue fq, ulong lo, ulong hi)
+    {
+        ulong delay = BucketDelay(fq);
+        int best = -1;
+        for (int k = 0; k < PhaseBins; k++)
+        {
+            ulong tick = TickOf(fq.TimerArmedNs, (ulong)k * _tickNs / PhaseBins, delay);
+            if (tick > hi) _violations[k]++;
+            else
+            {
+                if (lo > tick) _lateness[k] += lo - tick;
+                _slack[k] += hi - tick;
+            }
+            if (best < 0 || Better(k, best)) best = k;
+        }
+        _bestBin = best;
+    }
+
+    bool Better(int a, int b)
+    {
+        if (_violations[a] != _violations[b]) return _violations[a] < _violations[b];
+        double la = _lateness[a] + 0.01 * _slack[a], lb = _lateness[b] + 0.01 * _slack[b];
+        return la < lb;
+    }
+}
