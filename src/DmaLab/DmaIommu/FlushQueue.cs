@@ -119,6 +119,17 @@ public sealed class FlushQueue
     /// <summary>Entries queued on the ring <paramref name="cpu"/> uses (the single ring for the single-queue type).</summary>
     public int QueuedOn(int cpu) => RingFor(cpu).Count;
 
+    /// <summary>IOVAs waiting in every ring (the queue's depth).</summary>
+    public int Depth
+    {
+        get
+        {
+            int n = 0;
+            foreach (var r in _rings) n += r.Count;
+            return n;
+        }
+    }
+
     Ring RingFor(int cpu)
     {
         if ((uint)cpu >= (uint)_iovad.Cpus) throw new ArgumentOutOfRangeException(nameof(cpu), cpu, $"domain has {_iovad.Cpus} CPUs");

@@ -80,6 +80,7 @@ internal sealed class FlushInstantInference
         {
             fq.ExtendFlushTo(queued);
             b.FlushLo = queued;
+            LastPlacement += $"; moved after {queued / 1e9:F6} s by an allocation that got a range queued then";
             Extended++;
             extended = true;
         }
@@ -88,6 +89,9 @@ internal sealed class FlushInstantInference
         if (b.FlushHi <= b.FlushLo + 1) b.FlushCpu = -1;
         return extended;
     }
+
+    /// <summary>How the last flush was placed, for an explanation.</summary>
+    public string? LastPlacement { get; private set; }
 
     /// <summary>Placed flushes moved later by an allocation that got a range queued inside their bracket.</summary>
     public long Extended { get; private set; }
@@ -141,9 +145,10 @@ internal sealed class FlushInstantInference
             Place(fq, b, Math.Max(queued, b.NotYet(cpu)), Math.Min(nowNs, next), cpu);
             return;
         }
-        if (nowNs > LatestNs(fq))
+        if (nowNs > LatestNs(fq) && !(notHere && nowNs <= LatestNs(fq) + 6 * _tickNs))
         {
-            // Overdue past every plausible latency: it ran; not here if this CPU's allocation shows no effect.
+            // Overdue past every plausible latency: it ran. An allocation here that shows no effect says it had not
+            // run here yet (an idle CPU's timer can run late) for a few more ticks, then that it ran elsewhere.
             PlaceExpected(fq, nowNs, notHere ? OtherCpu(b, fq.TimerCpu, cpu) : fq.TimerCpu);
             return;
         }
@@ -184,6 +189,8 @@ internal sealed class FlushInstantInference
         if (vote) { Vote(fq, lo, hi); Bracketed++; }
         // Release only what the bracket makes certain; the rest waits for the allocations that follow (Resolve).
         ulong at = lo + 1;
+        LastPlacement = $"(timer armed at {fq.TimerArmedNs / 1e9:F6} s) placed on CPU {cpu} between {lo / 1e9:F6} and {hi / 1e9:F6} s, " +
+                        (vote ? "bracketed by what the allocations got" : "overdue with no allocation to tell") + " (inferred)";
         fq.FlushTimeoutAsOf(at, cpu);
         var nb = For(fq);
         nb.FlushLo = at;

@@ -20,10 +20,17 @@ public static class ReplayRunner
         var o = options ?? new ReplayRunOptions();
         using var source = TraceSource.Open(input, name, new FtraceReaderOptions { Progress = o.Progress, ReadAhead = o.ReadAhead });
 
-        MachineReplayModel? primary = o.NoModel ? null : new MachineReplayModel(new MachineReplayOptions
+        var log = o.KernelLog;
+        var pciWindows = o.PciWindows.Count > 0 || log is null ? o.PciWindows : log.PciWindows;
+        var traced = new MachineReplayOptions
         {
-            Platform = o.Platform, PciWindows = o.PciWindows, Costs = o.Costs,
-        });
+            Platform = o.Platform, PciWindows = pciWindows, Costs = o.Costs,
+            IommuModel = ReplayIommuFamily.FromName(log?.IommuKind?.Value)?.Name,
+            Strict = log is null ? null : log.StrictDueToVirtualization is not null ? true : log.Strict?.Value,
+            Swiotlb = ReplayPlatformFacts.SwiotlbFromLog(log, o.Platform?.Swiotlb),
+            Hz = log?.Hz?.Value ?? 250,
+        };
+        MachineReplayModel? primary = o.NoModel ? null : new MachineReplayModel(traced);
         IReplayModel? model = primary;
         ReplayWhatIf? whatIf = null;
         var policy = o.Policy ?? ReplayPolicy.AsTraced;
@@ -31,21 +38,30 @@ public static class ReplayRunner
         {
             if (o.IommuModel is not null && ReplayIommuFamily.FromName(o.IommuModel) is null)
                 throw new ArgumentException($"unknown IOMMU model '{o.IommuModel}'; expected one of {string.Join(", ", ReplayIommuFamily.Names)}");
-            primary ??= new MachineReplayModel(new MachineReplayOptions { Platform = o.Platform, PciWindows = o.PciWindows, Costs = o.Costs });
+            primary ??= new MachineReplayModel(traced);
             whatIf = new ReplayWhatIf(primary, new MachineReplayOptions
             {
-                Platform = o.Platform, PciWindows = o.PciWindows, Costs = o.Costs,
+                Platform = o.Platform, PciWindows = pciWindows, Costs = o.Costs, Hz = traced.Hz,
                 Policy = policy == ReplayPolicy.AsTraced ? ReplayPolicy.Strict : policy, IommuModel = o.IommuModel,
             });
             model = whatIf;
         }
 
         var ro = o.Replay ?? new ReplayOptions();
+        IommuLayerReplay? layer = o.NoModel ? null : new IommuLayerReplay(new IommuLayerReplay.Options
+        {
+            Family = ReplayIommuFamily.FromName(log?.IommuKind?.Value) ?? ReplayIommuFamily.FromName(o.Platform?.Iommus.FirstOrDefault(i => i.Enabled)?.Model)
+                     ?? ReplayIommuFamily.IntelVtd,
+            PciWindows = pciWindows, Lazy = traced.Strict is bool st ? !st : o.Platform is { } pl && !pl.Kernel.IommuStrict,
+            Kernel = log?.KernelVersion?.Value, Hz = traced.Hz, MaxMismatchesListed = ro.MaxMismatchesListed,
+        });
         var replayer = new TraceReplayer(new ReplayOptions
         {
             Model = model, Observer = o.Observer, Input = name, CachelineBytes = ro.CachelineBytes,
             MaxFindingsPerKind = ro.MaxFindingsPerKind, MaxMismatchesListed = ro.MaxMismatchesListed,
-            MaxPhases = ro.MaxPhases, MaxProcesses = ro.MaxProcesses, ReorderWindow = ro.ReorderWindow,
+            MaxPhases = ro.MaxPhases, MaxProcesses = ro.MaxProcesses, ReorderWindow = ro.ReorderWindow, IommuLayer = layer,
+            ExplainLine = ro.ExplainLine,
+            Filter = ro.Filter, LeakAgeFactor = ro.LeakAgeFactor, LeakMinUnmaps = ro.LeakMinUnmaps,
         });
         bool first = true;
         while (source.Read())
@@ -57,18 +73,29 @@ public static class ReplayRunner
                 int cpus = source.Stats.Cpus > 0 ? source.Stats.Cpus : o.Platform?.Cpus ?? DefaultCpus;
                 if (primary is not null) primary.Cpus = cpus;
                 if (whatIf is not null) whatIf.Cpus = cpus;
+                if (layer is not null) layer.Cpus = cpus;
             }
             source.Exchange(replayer.ConsumeOwned(source.Current));
         }
         var report = replayer.Finish(source.Stats);
-        report.ReorderedCalls = replayer.ReorderedCalls;
-        report.FloatedCalls = replayer.FloatedCalls;
+        if (layer is not null && replayer.IommuLayerFed && report.Fidelity.Compared == 0)
+        {
+            // No dma:* events: the IOMMU layer is what the replay can compare.
+            report.IommuLayer = layer.Finish();
+            var f = report.Fidelity;
+            f.Model = "IOMMU layer (iommu:map attributed to the DMA domain whose IOVA allocator predicts it)";
+            f.Compared = layer.Compared;
+            f.Matched = layer.Matched;
+            f.FirstMismatches.AddRange(layer.Mismatches);
+        }
         if (primary is not null)
         {
             report.Model = primary.Stats();
             report.ModelNotes = primary.Notes.ToList();
         }
         if (whatIf is not null) report.WhatIf = whatIf.Report(report.Model);
+        report.Facts = ReplayPlatformFacts.Build(report, o, primary, source.Stats.Cpus);
+        if (log is not null) report.KernelLog = new ReplayKernelLogSummary(log.Input, log.Lines, log.KernelLines, log.FactLines);
         return report;
     }
 }

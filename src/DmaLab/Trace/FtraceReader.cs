@@ -56,7 +56,7 @@ public sealed class FtraceReader : ITraceRecordSource
         _inputLength = stream.CanSeek ? SafeLength(stream) : -1;
         _counted = new CountingStream(stream);
         _parser = NewParser();
-        Stream text = OpenDecompressed(_counted);
+        Stream text = new TextTailStream(OpenDecompressed(_counted), Stats);
         _lines = new TraceLineSource(text);
         _nextProgress = _options.ProgressEveryLines;
         CheckLooksLikeText();
@@ -72,7 +72,7 @@ public sealed class FtraceReader : ITraceRecordSource
         _counted = counted;
         _parser = NewParser();
         Stats.Compression = compression;
-        _lines = new TraceLineSource(text);
+        _lines = new TraceLineSource(new TextTailStream(text, Stats));
         _nextProgress = _options.ProgressEveryLines;
         CheckLooksLikeText();
     }
@@ -260,6 +260,8 @@ public sealed class FtraceReader : ITraceRecordSource
         s.EventLines += c.EventLines;
         s.UnknownEventLines += c.UnknownEventLines;
         s.TimerLines += c.TimerLines;
+        s.StackLines += c.StackLines;
+        s.OrphanStacks += c.OrphanStacks;
         if (c.LastTimestampNs > s.LastTimestampNs) s.LastTimestampNs = c.LastTimestampNs;
         for (int id = 0; id < c.EventIdsUsed; id++)
             if (c.EventCounts[id] != 0) s.CountEvents(id, c.EventCounts[id]);
@@ -317,6 +319,7 @@ public sealed class FtraceReader : ITraceRecordSource
             r.FullNents = p.FullNents;
             r.FullEnts = p.FullEnts;
             r.Truncated = p.Truncated;
+            if (p.Stack >= 0) r.Stack = c.Stacks[p.Stack];
             if (p.PhysCount + p.DmaCount + p.LenCount > 0)
             {
                 var pool = c.ListPool.AsSpan(p.ListStart);

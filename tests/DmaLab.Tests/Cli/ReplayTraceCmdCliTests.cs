@@ -23,7 +23,8 @@ public class ReplayTraceCmdCliTests
         var fid = j.GetProperty("fidelity");
         Assert.Equal(990, fid.GetProperty("compared").GetInt64());
         Assert.Equal(990, fid.GetProperty("matched").GetInt64());
-        Assert.Equal("intel-vtd", j.GetProperty("platform").GetProperty("iommuKind").GetString());
+        // Without the kernel log the events cannot tell VT-d from AMD-Vi or virtio-iommu (see --dmesg).
+        Assert.Equal("x86-unknown", j.GetProperty("platform").GetProperty("iommuKind").GetString());
     }
 
     [Fact]

@@ -15,6 +15,10 @@ internal static class TraceSamples
     public const string TraceCmdStrict = "qemu-vtd-strict-sample-tracecmd";
     /// <summary>VT-d lazy, 2 CPUs: tracefs text, .dat v7 and `trace-cmd report` of one ring buffer.</summary>
     public const string TraceCmdLazySmp2 = "qemu-vtd-lazy-smp2-sample2-tracecmd";
+    public const string VtdStrict2 = "qemu-vtd-strict-sample2.trace.xz";
+    public const string VtdLazy2 = "qemu-vtd-lazy-sample2.trace.xz";
+    public const string VtdLazySmp2 = "qemu-vtd-lazy-smp2-sample2.trace.xz";
+    public const string VtdLazyTimers2 = "qemu-vtd-lazy-timers-sample2.trace.xz";
 
     public static string PathOf(string name) => Path.Combine(AppContext.BaseDirectory, "data", "traces", name);
 

@@ -1,0 +1,6 @@
+namespace DmaLab.Platform.KernelLog;
+
+/// <summary>The file cannot be read as kernel log text at all (binary data, I/O failure). The message is one line
+/// naming the file, the byte offset and what was expected. Lines of a text log the reader does not recognise are not
+/// errors: logs are noisy, and they are only counted.</summary>
+public sealed class KernelLogFormatException(string message) : Exception(message);
