@@ -7,7 +7,9 @@ namespace DmaLab.Benchmarks;
 
 /// <summary>
 /// The IOVA allocator's hot paths: alloc_iova_fast + free_iova_fast served by the per-CPU magazine, the rbtree
-/// path (alloc_iova + free_iova) with a million live ranges, and flush-queue queue_iova with its full-ring flushes.
+/// path (alloc_iova + free_iova, and alloc_iova + __free_iova) with a million live ranges, and flush-queue queue_iova
+/// with its full-ring flushes. The first three are the fast, tree and treed loops of shared/tools/iova-peer, which
+/// runs the same sequences through Linux's own iova.c; <see cref="IovaTreeBuildBenchmarks"/> is its tree setup.
 /// </summary>
 [MemoryDiagnoser]
 public class IovaBenchmarks
@@ -57,6 +59,14 @@ public class IovaBenchmarks
     {
         var r = _big.AllocIova(1, Limit64, true);
         _big.FreeIova(r.PfnLo);
+        return r.PfnLo;
+    }
+
+    [Benchmark(Description = "alloc_iova+__free_iova (rbtree, 1e6 live ranges)")]
+    public ulong AllocFreeTree1MDirect()
+    {
+        var r = _big.AllocIova(1, Limit64, true);
+        _big.FreeIova(r);
         return r.PfnLo;
     }
 

@@ -5,11 +5,13 @@ namespace DmaLab.Cli;
 /// <summary>Turns a --platform argument (built-in name, YAML file or .dtb) into a validated spec.</summary>
 public static class PlatformResolver
 {
-    public static PlatformSpec Resolve(string nameOrFile)
+    public static PlatformSpec Resolve(string nameOrFile, string option = "--platform")
     {
         if (PlatformLoader.BuiltInNames.Contains(nameOrFile)) return PlatformLoader.LoadBuiltIn(nameOrFile);
-        if (!File.Exists(nameOrFile))
-            throw new UsageException($"no platform '{nameOrFile}': not a built-in ({string.Join(", ", PlatformLoader.BuiltInNames)}) and no such file");
+        if (!File.Exists(nameOrFile) && !Directory.Exists(nameOrFile))
+            throw new UsageException($"{option} {nameOrFile}: not a built-in platform ({string.Join(", ", PlatformLoader.BuiltInNames)}) and no such file" +
+                (ParseErrors.Nearest(nameOrFile, PlatformLoader.BuiltInNames) is string n ? $"; did you mean {n}?" : ""));
+        CliPaths.InputFile(option, nameOrFile);
         if (nameOrFile.EndsWith(".dtb", StringComparison.OrdinalIgnoreCase) || IsFdt(nameOrFile))
         {
             using var s = File.OpenRead(nameOrFile);

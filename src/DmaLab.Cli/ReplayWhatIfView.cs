@@ -1,4 +1,3 @@
-using DmaLab.Trace;
 using Spectre.Console;
 using DmaLab.Replay;
 
@@ -13,14 +12,14 @@ public static class ReplayWhatIfView
         if (r.WhatIf is not { } w)
         {
             if (m is not null)
-                AnsiConsole.MarkupLine($"model: {TerminalText.Escape(m.Policy)}, IOMMU {TerminalText.Escape(m.Iommu)}; {m.Invalidations:N0} invalidations, IOVA rcache hit rate {m.IovaRcacheHitRate * 100:0.0} %, {Units.Bytes(m.BounceBytes)} bounced, estimated {m.EstimatedNs / 1e3:N1} µs of DMA-API work");
+                Terminal.Prose($"model: {m.Policy}, IOMMU {m.Iommu}; {m.Invalidations:N0} invalidations, IOVA rcache hit rate {m.IovaRcacheHitRate * 100:0.0}\u00a0%, {Units.Bytes(m.BounceBytes).Replace(' ', '\u00a0')} bounced, estimated {m.EstimatedNs / 1e3:N1}\u00a0µs of DMA-API work");
             return;
         }
-        var t = new Table().Title($"What-if: {TerminalText.Escape(w.Policy)}{(w.Iommu is null ? "" : " on " + TerminalText.Escape(w.Iommu))} (estimated speedup {ReplayWhatIfRows.Speedup(w.EstimatedSpeedup)})")
-            .AddColumns("", "As traced", "What-if");
+        var t = new TextTable { Title = $"What-if: {w.Policy}{(w.Iommu is null ? "" : " on " + w.Iommu)} (estimated speedup {ReplayWhatIfRows.Speedup(w.EstimatedSpeedup)})" }
+            .Column("").Column("As traced", ColumnKind.Prose).Column("What-if", ColumnKind.Prose);
         foreach (var (name, value) in ReplayWhatIfRows.Rows)
-            t.AddRow(TerminalText.Escape(name), TerminalText.Escape(value(w.Original)), TerminalText.Escape(value(w.WhatIf)));
-        AnsiConsole.Write(t);
+            t.Row(name, value(w.Original), value(w.WhatIf));
+        t.Write();
         foreach (var n in w.Notes) AnsiConsole.MarkupLine($"[grey]{TerminalText.Escape(n)}[/]");
     }
 }

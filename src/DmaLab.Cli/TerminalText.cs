@@ -29,10 +29,12 @@ public static class TerminalText
         return sb.ToString();
     }
 
-    /// <summary><see cref="Plain"/> line by line (a cell may hold several lines), then Spectre markup escaped: for
-    /// table cells and markup lines.</summary>
-    public static string Escape(string? s) =>
-        s is null || !s.Contains('\n') ? Markup.Escape(Plain(s)) : string.Join("\n", s.Split('\n').Select(l => Markup.Escape(Plain(l))));
+    /// <summary><see cref="Plain"/> line by line: a table cell or a paragraph may hold several lines.</summary>
+    public static string PlainLines(string? s) =>
+        s is null || !s.Contains('\n') ? Plain(s) : string.Join("\n", s.Split('\n').Select(Plain));
+
+    /// <summary><see cref="PlainLines"/>, then Spectre markup escaped: for markup lines.</summary>
+    public static string Escape(string? s) => Markup.Escape(PlainLines(s));
 
     static bool IsControl(char c) => c < 0x20 || c is >= '\u007f' and <= '\u009f';
 }

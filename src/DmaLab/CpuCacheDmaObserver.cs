@@ -4,7 +4,7 @@ using DmaLab.Mm;
 namespace DmaLab;
 
 /// <summary>
-/// Plugs a non-coherent master's <see cref="DmaEngine"/> into the CPU-cache model: after the engine moved bytes at a
+/// Plugs a master's <see cref="DmaEngine"/> into the CPU-cache model (a coherent one for its writes only): after the engine moved bytes at a
 /// physical range, the cache sees the same access (a device read of lines the CPU holds dirty reads stale memory, a
 /// device write under valid lines is hidden by them), so a missing dma_sync_* shows up as a cache finding.
 /// </summary>
@@ -18,11 +18,17 @@ internal sealed class CpuCacheDmaObserver(CpuCache cache, PhysicalMemory memory)
         return _scratch.AsSpan(0, (int)length);
     }
 
-    public void OnDeviceRead(Device device, PhysAddr addr, ulong length) =>
+    public void OnDeviceRead(Device device, PhysAddr addr, ulong length)
+    {
+        if (device.Coherent) return; // attached to coherent masters for their writes only (below)
         cache.DeviceRead(device.Name, device.Coherent, addr, Scratch(length));
+    }
 
     public void OnDeviceWrite(Device device, PhysAddr addr, ulong length)
     {
+        // A coherent master snoops: its write updates the lines the CPU holds, or a CPU read after the DMA would see
+        // the line's old bytes (the nvme-queue workload's data errors were such reads of a page's previous I/O).
+        if (cache.LinesPresent == 0) return;
         // The engine already stored the bytes; the cache model re-applies them to track the lines they land under.
         var buf = Scratch(length);
         memory.Read(addr, buf);

@@ -86,7 +86,7 @@ public sealed class Machine
         {
             m._byName[dev.Name] = dev;
             m.Setup.Add(ArchSetupDmaOps.Setup(dev, dma.Direct, iommu, iommuDma, m.ArmIommu));
-            m._engines[dev] = DmaEngine.For(dev, iommu, mem.Memory, clock, costs, dev.Coherent ? null : observer);
+            m._engines[dev] = DmaEngine.For(dev, iommu, mem.Memory, clock, costs, observer);
         }
         return m;
     }
@@ -104,7 +104,7 @@ public sealed class Machine
         Iommu.AddDevice(dev);
         _byName[dev.Name] = dev;
         Setup.Add(ArchSetupDmaOps.Setup(dev, DmaSystem.Direct, Iommu, IommuDma, ArmIommu));
-        _engines[dev] = DmaEngine.For(dev, Iommu, Memory.Memory, Clock, Costs, dev.Coherent ? null : new CpuCacheDmaObserver(Cache, Memory.Memory));
+        _engines[dev] = DmaEngine.For(dev, Iommu, Memory.Memory, Clock, Costs, new CpuCacheDmaObserver(Cache, Memory.Memory));
         return dev;
     }
 

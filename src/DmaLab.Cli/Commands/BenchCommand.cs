@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using DmaLab.Analysis.Bench;
 using Spectre.Console;
 using DmaLab.Cli.Report;
@@ -10,8 +11,8 @@ public static class BenchCommand
 {
     public static Command Create()
     {
-        var threads = new Option<int>("--threads", "-t") { Description = "Threads, each driving its own booted machine", DefaultValueFactory = _ => 1 };
-        var ops = new Option<int>("--ops") { Description = "Measured map+unmap pairs (or alloc+free, translations) per thread and scenario", DefaultValueFactory = _ => BenchOptions.DefaultOps };
+        var threads = CommonOptions.Int("--threads", "-t", "Threads, each driving its own booted machine", 1, 1, 1024);
+        var ops = CommonOptions.Int("--ops", "", "Measured map+unmap pairs (or alloc+free, translations) per thread and scenario", BenchOptions.DefaultOps, 1, int.MaxValue);
         var filter = new Option<string?>("--filter") { Description = $"Scenarios to run (comma-separated substrings or globs): {string.Join(", ", BenchRunner.Names)}" };
         var json = CommonOptions.Json();
         var seed = CommonOptions.Seed();
@@ -19,16 +20,17 @@ public static class BenchCommand
         cmd.SetAction(pr =>
         {
             var options = new BenchOptions { Threads = pr.GetValue(threads), Ops = pr.GetValue(ops), Filter = pr.GetValue(filter), Seed = pr.GetValue(seed) };
-            if (options.Threads is < 1 or > 1024) throw new UsageException($"--threads {options.Threads}: expected 1..1024");
-            if (options.Ops < 1) throw new UsageException($"--ops {options.Ops}: expected at least 1");
+            if (BenchRunner.Select(options.Filter).Count == 0)
+                throw new UsageException($"--filter {options.Filter}: matches no scenario; expected substrings or globs of {string.Join(", ", BenchRunner.Names)}");
             var result = BenchRunner.Run(options);
-            if (result.Results.Count == 0) throw new UsageException($"--filter '{options.Filter}' matches no scenario ({string.Join(", ", BenchRunner.Names)})");
             if (pr.GetValue(json)) { Console.WriteLine(BenchResultJson.ToJson(result)); return ExitCodes.Ok; }
             AnsiConsole.MarkupLine($"host: {TerminalText.Escape(result.Machine)}; {result.Threads} thread(s), {result.OpsPerThread:N0} ops per thread");
-            var t = new Table().AddColumns("Scenario", "ns/op", "ops/s (all threads)", "bytes allocated/op", "What one op is");
+            var t = new TextTable().Column("Scenario").Column("ns/op", ColumnKind.Number).Column("ops/s (all threads)", ColumnKind.Number)
+                .Column("bytes allocated/op", ColumnKind.Number).Column("What one op is", ColumnKind.Prose);
             foreach (var e in result.Results)
-                t.AddRow(e.Name, e.NsPerOp.ToString("0.0"), e.OpsPerSec.ToString("N0"), e.AllocatedBytesPerOp.ToString("0.##"), TerminalText.Escape(e.Description));
-            AnsiConsole.Write(t);
+                t.Row(e.Name, e.NsPerOp.ToString("0.0", CultureInfo.InvariantCulture), e.OpsPerSec.ToString("N0", CultureInfo.InvariantCulture),
+                    e.AllocatedBytesPerOp.ToString("0.##", CultureInfo.InvariantCulture), e.Description);
+            t.Write();
             AnsiConsole.MarkupLine($"[grey]{TerminalText.Escape(result.Note)}[/]");
             return ExitCodes.Ok;
         });

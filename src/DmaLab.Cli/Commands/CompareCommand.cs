@@ -18,11 +18,17 @@ public static class CompareCommand
         var cmd = new Command("compare", "What-if matrix: run one workload under several IOMMU/swiotlb policies") { workload, policies, platform, json, seed };
         cmd.SetAction(pr =>
         {
-            var spec = PlatformResolver.Resolve(pr.GetValue(platform)!);
+            string w = pr.GetValue(workload)!;
+            if (!WorkloadCatalog.Names.Contains(w))
+                throw new UsageException($"--workload {w}: unknown workload; expected one of {string.Join(", ", WorkloadCatalog.Names)}" + Near(w, WorkloadCatalog.Names));
             var list = pr.GetValue(policies)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            PolicyComparison cmp;
-            try { cmp = PolicyComparison.Run(spec, pr.GetValue(workload)!, list, pr.GetValue(seed)); }
-            catch (ArgumentException e) { throw new UsageException(e.Message); }
+            string[] known = [.. WorkloadPolicy.All, WorkloadPolicy.Platform];
+            if (list.Length == 0) throw new UsageException($"--policy: no policy given; expected some of {string.Join(", ", known)}");
+            foreach (var p in list)
+                if (!WorkloadPolicy.IsKnown(p))
+                    throw new UsageException($"--policy {pr.GetValue(policies)}: unknown policy '{p}'; expected some of {string.Join(", ", known)}" + Near(p, known));
+            var spec = PlatformResolver.Resolve(pr.GetValue(platform)!);
+            var cmp = PolicyComparison.Run(spec, w, list, pr.GetValue(seed));
             if (pr.GetValue(json))
             {
                 Console.WriteLine(JsonOut.Serialize(new
@@ -35,14 +41,16 @@ public static class CompareCommand
                 return ExitCodes.Ok;
             }
             AnsiConsole.MarkupLine($"[bold]{TerminalText.Escape(cmp.Workload)}[/] on {TerminalText.Escape(cmp.Platform)}, seed {cmp.Seed}");
-            var t = new Table().AddColumn("Metric");
-            foreach (var r in cmp.Rows) t.AddColumn(new TableColumn(TerminalText.Escape(r.Policy)).RightAligned());
+            var t = new TextTable().Column("Metric");
+            foreach (var r in cmp.Rows) t.Column(r.Policy, ColumnKind.Number);
             foreach (var (name, unit) in cmp.Metrics)
-                t.AddRow([TerminalText.Escape(name), .. cmp.Rows.Select(r => r.Value(name) is double v ? TerminalText.Escape(Units.Number(v, unit)) : "-")]);
-            t.AddRow(["findings", .. cmp.Rows.Select(r => r.Results.Sum(x => x.Findings.Count).ToString())]);
-            AnsiConsole.Write(t);
+                t.Row([name, .. cmp.Rows.Select(r => r.Value(name) is double v ? Units.Number(v, unit) : "-")]);
+            t.Row(["findings", .. cmp.Rows.Select(r => r.Results.Sum(x => x.Findings.Count).ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+            t.Write();
             return ExitCodes.Ok;
         });
         return cmd;
     }
+
+    static string Near(string word, IEnumerable<string> names) => ParseErrors.Nearest(word, names) is string n ? $"; did you mean {n}?" : "";
 }

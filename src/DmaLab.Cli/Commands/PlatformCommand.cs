@@ -25,18 +25,20 @@ public static class PlatformCommand
             var specs = PlatformLoader.BuiltInNames.Select(PlatformLoader.LoadBuiltIn).ToList();
             if (pr.GetValue(json))
             {
-                Console.WriteLine(JsonOut.Serialize(specs.Select(s => new { name = s.Name, arch = s.Arch, description = s.Description })));
+                Console.WriteLine(JsonOut.Serialize(new { platforms = specs.Select(s => new { name = s.Name, arch = s.Arch, description = s.Description }) }));
                 return ExitCodes.Ok;
             }
-            var t = new Table().AddColumns("Name", "Arch", "CPUs", "DRAM", "IOMMUs", "Devices", "Description");
+            var t = new TextTable().Column("Name").Column("Arch").Column("CPUs", ColumnKind.Number).Column("DRAM", ColumnKind.Number)
+                .Column("IOMMUs", ColumnKind.Number).Column("Devices", ColumnKind.Number).Column("Description", ColumnKind.Prose);
             foreach (var s in specs)
-                t.AddRow(TerminalText.Escape(s.Name), TerminalText.Escape(s.Arch), s.Cpus.ToString(), Units.Bytes(s.Memory.Aggregate(0UL, (a, m) => a + m.Size)),
-                    s.Iommus.Count.ToString(), s.Devices.Count.ToString(), TerminalText.Escape(s.Description));
-            AnsiConsole.Write(t);
+                t.Row(s.Name, s.Arch, N(s.Cpus), Units.Bytes(s.Memory.Aggregate(0UL, (a, m) => a + m.Size)), N(s.Iommus.Count), N(s.Devices.Count), s.Description);
+            t.Write();
             return ExitCodes.Ok;
         });
         return cmd;
     }
+
+    static string N(int v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     static Command Show()
     {
@@ -45,7 +47,7 @@ public static class PlatformCommand
         var cmd = new Command("show", "Show a platform: memory, reserved regions, IOMMUs and devices") { name, json };
         cmd.SetAction(pr =>
         {
-            var spec = PlatformResolver.Resolve(pr.GetValue(name)!);
+            var spec = PlatformResolver.Resolve(pr.GetValue(name)!, "platform");
             if (pr.GetValue(json)) { Console.WriteLine(JsonOut.Serialize(spec)); return ExitCodes.Ok; }
             PlatformView.Render(spec);
             return ExitCodes.Ok;

@@ -14,20 +14,38 @@ public static class ReplayCommand
         var trace = new Argument<string>("trace") { Description = "ftrace text (trace, trace_pipe or trace-cmd report output), .xz or .gz; - for stdin" };
         var platform = new Option<string?>("--platform", "-p") { Description = "Platform to replay on (built-in, YAML or .dtb); default: inferred from the trace" };
         var policy = new Option<string?>("--policy") { Description = "What-if: re-run the calls with strict, lazy, passthrough or swiotlb-force" };
-        var iommu = new Option<string?>("--iommu") { Description = "What-if: put the devices behind this IOMMU family: intel-vtd, amd-vi, arm-smmu-v3 or arm-smmu" };
-        var check = new Option<bool>("--check") { Description = "Exit 1 when the replay has findings" };
-        var timeline = new Option<string?>("--timeline") { Description = "Write a Chrome/Perfetto trace-event JSON timeline (open in ui.perfetto.dev)" };
+        var iommu = new Option<string?>("--iommu") { Description = "What-if: put the devices behind this IOMMU family: intel-vtd, amd-vi, arm-smmu-v3, arm-smmu or virtio-iommu" };
+        var dmesg = new Option<string?>("--dmesg") { Description = "Kernel log of the traced machine (dmesg, journalctl -k, or a file containing it): its facts win over guesses from the trace" };
+        var check = new Option<bool>("--check") { Description = "Exit 1 when the replay has leaks or errors (mappings merely live at the end do not count)" };
+        var timeline = new Option<string?>("--timeline") { Description = "Write a timeline for ui.perfetto.dev: F.pftrace (Perfetto protobuf, with counter tracks) or F.json (trace-event JSON)" };
+        var findings = new Option<string>("--findings") { Description = "first: the first of each kind per device (default); all: every instance, in the terminal and the JSON", DefaultValueFactory = _ => "first" };
+        CommonOptions.OneOf(findings, "first", "all");
         var json = CommonOptions.Json();
         var seed = CommonOptions.Seed();
         var outDir = new Option<string?>("--out", "-o") { Description = "Also write replay.json and replay.html into this directory" };
-        var cmd = new Command("replay", "Replay a kernel DMA/IOMMU trace through the model") { trace, platform, policy, iommu, check, timeline, json, seed, outDir };
+        var csv = new Option<string?>("--csv") { Description = "Also write devices.csv, phases.csv, findings.csv and mappings.csv (live mappings over time) into this directory" };
+        var explain = new Option<long?>("--explain") { Description = "Say what the replay decided for this trace line and why (its place among interrupts, the allocator's answer, the flush queue), with the lines around it" };
+        var filter = ReplayFilterOptions.Create();
+        var cmd = new Command("replay", "Replay a kernel DMA/IOMMU trace through the model") { trace, platform, dmesg, policy, iommu, check, findings, timeline, json, seed, outDir, csv, explain };
+        filter.AddTo(cmd);
         cmd.SetAction(pr =>
         {
             string input = pr.GetValue(trace)!;
-            var request = new ReplayRequest(input, pr.GetValue(platform), pr.GetValue(policy), pr.GetValue(iommu), pr.GetValue(seed));
+            bool all = pr.GetValue(findings) == "all";
+            var request = new ReplayRequest(input, pr.GetValue(platform), pr.GetValue(policy), pr.GetValue(iommu), pr.GetValue(seed), pr.GetValue(dmesg))
+            {
+                AllFindings = all,
+                Filter = filter.Read(pr),
+                ExplainLine = pr.GetValue(explain) is long ex ? ex > 0 ? ex : throw new UsageException($"--explain {ex}: expected a trace line number (1 or more)") : 0,
+            };
+            string? timelinePath = pr.GetValue(timeline), dir = pr.GetValue(outDir), csvDir = pr.GetValue(csv);
+            var prepared = ReplayDriver.Prepare(request);
+            if (timelinePath is not null) CliPaths.OutputFile("--timeline", timelinePath);
+            bool protobufTimeline = timelinePath is null || ReplayDriver.TimelineIsProtobuf(timelinePath);
+            if (dir is not null) CliPaths.OutputDirectory("--out", dir);
+            if (csvDir is not null) CliPaths.OutputDirectory("--csv", csvDir);
+
             bool asJson = pr.GetValue(json);
-            string? timelinePath = pr.GetValue(timeline);
-            string? dir = pr.GetValue(outDir);
             // Outputs are checked before the work and replaced only when it succeeded (SafeOutput).
             if (dir is not null) { SafeOutput.CheckPath(Path.Combine(dir, "replay.json")); SafeOutput.CheckPath(Path.Combine(dir, "replay.html")); }
             using var timelineOut = timelinePath is null ? null : SafeOutput.Create(timelinePath);
@@ -37,57 +55,27 @@ public static class ReplayCommand
                 ? AnsiConsole.Progress().AutoClear(true).Start(ctx =>
                 {
                     var task = ctx.AddTask($"reading {TerminalText.Escape(Path.GetFileName(input))}", maxValue: 1);
-                    return ReplayDriver.Run(request, timelineStream, p =>
+                    return ReplayDriver.Run(prepared, timelineStream, protobufTimeline: protobufTimeline, progress: p =>
                     {
                         if (p.InputLength is long len && len > 0) task.Value = Math.Min(1, (double)p.InputBytes / len);
                         task.Description = $"{p.Events:N0} events";
                     });
                 })
-                : ReplayDriver.Run(request, timelineStream, null);
+                : ReplayDriver.Run(prepared, timelineStream, null, protobufTimeline);
 
             timelineOut?.Commit();
             if (dir is not null)
                 SafeOutput.WriteTogether((Path.Combine(dir, "replay.json"), ReplayReportJson.Serialize(report)),
                                          (Path.Combine(dir, "replay.html"), ReplayHtml.Render(report)));
+            if (csvDir is not null) ReplayCsv.Write(report, csvDir);
             if (asJson) Console.WriteLine(ReplayReportJson.Serialize(report));
-            else Render(report, timelinePath, pr.GetValue(outDir));
-            return pr.GetValue(check) && report.Findings.Count > 0 ? ExitCodes.Findings : ExitCodes.Ok;
+            else
+            {
+                ReplayView.Render(report, all, timelinePath, dir, csvDir);
+                if (request.ExplainLine > 0) ReplayExplainView.Render(report, input, request.ExplainLine);
+            }
+            return pr.GetValue(check) && report.FailingFindings > 0 ? ExitCodes.Findings : ExitCodes.Ok;
         });
         return cmd;
-    }
-
-    static void Render(ReplayReport r, string? timeline, string? outDir)
-    {
-        AnsiConsole.MarkupLine($"[bold]{TerminalText.Escape(r.Input)}[/]: {r.Lines:N0} event lines, {r.SkippedLines:N0} skipped, {r.UnknownEventLines:N0} unknown-event lines, {r.LostEventCount:N0} lost events");
-        var p = r.Platform;
-        AnsiConsole.MarkupLine($"inferred: [bold]{TerminalText.Escape(p.DmaOps)}[/]{(p.Iommu ? $", IOMMU {TerminalText.Escape(p.IommuKind)} ({TerminalText.Escape(p.DomainLayout)})" : "")}{(p.Swiotlb ? p.SwiotlbForced ? ", swiotlb forced" : ", swiotlb" : "")}");
-        var ev = new Table().Title("Events").AddColumns("Event", "Count");
-        foreach (var (name, count) in r.Events) ev.AddRow(TerminalText.Escape(name), count.ToString("N0"));
-        AnsiConsole.Write(ev);
-        var t = new Table().Title("Devices").AddColumns("Device", "dma ops", "Maps", "Unmaps", "Bytes mapped", "Live at end", "Live bytes", "Peak live", "Maps/s");
-        foreach (var d in r.Devices)
-            t.AddRow(TerminalText.Escape(d.Name), TerminalText.Escape(d.DmaOps ?? ""), d.Maps.ToString("N0"), d.Unmaps.ToString("N0"), Units.Bytes(d.BytesMapped),
-                d.LiveMappingsAtEnd.ToString("N0"), Units.Bytes((ulong)d.LiveBytesAtEnd), d.PeakLiveMappings.ToString("N0"), d.MapsPerSecond.ToString("N0"));
-        AnsiConsole.Write(t);
-        var f = r.Fidelity;
-        string colour = f.Compared > 0 && f.Matched == f.Compared ? "green" : "yellow";
-        AnsiConsole.MarkupLine($"fidelity ({TerminalText.Escape(f.Model)}): [{colour}]{f.Matched:N0} of {f.Compared:N0} dma_addr equal to the kernel's ({f.MatchRate * 100:0.00} %)[/], {f.NotComparable:N0} not comparable");
-        ReplayWhatIfView.Render(r);
-        foreach (var m in f.FirstMismatches.Take(5))
-            AnsiConsole.MarkupLine($"  line {m.Line}: {TerminalText.Escape(m.Device)} {TerminalText.Escape(m.Event)} kernel {TerminalText.Escape(m.Expected)} model {TerminalText.Escape(m.Got)}");
-        if (r.FindingCounts.Count > 0)
-        {
-            var ft = new Table().Title("Findings").AddColumns("Kind", "Count", "First");
-            foreach (var (kind, count) in r.FindingCounts)
-            {
-                var first = r.Findings.FirstOrDefault(x => x.Kind == kind);
-                ft.AddRow(TerminalText.Escape(kind), count.ToString("N0"), first is null ? "" : TerminalText.Escape($"line {first.Line}: {first.Device}: {first.Message}"));
-            }
-            AnsiConsole.Write(ft);
-        }
-        else AnsiConsole.MarkupLine("[green]no findings[/]");
-        foreach (var m in r.Malformed.Take(5)) AnsiConsole.MarkupLine($"[yellow]skipped line {m.Line}:[/] {TerminalText.Escape(m.Reason)}");
-        if (timeline is not null) AnsiConsole.MarkupLine($"timeline: [bold]{TerminalText.Escape(timeline)}[/] (open in ui.perfetto.dev)");
-        if (outDir is not null) AnsiConsole.MarkupLine($"wrote [bold]{TerminalText.Escape(Path.Combine(outDir, "replay.html"))}[/] and replay.json");
     }
 }

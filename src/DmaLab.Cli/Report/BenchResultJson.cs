@@ -11,6 +11,7 @@ public static class BenchResultJson
         ArgumentNullException.ThrowIfNull(w);
         ArgumentNullException.ThrowIfNull(r);
         w.WriteStartObject();
+        w.WriteNumber("schemaVersion", JsonSchemaVersion.Current);
         w.WriteString("machine", r.Machine);
         w.WriteNumber("threads", r.Threads);
         w.WriteNumber("opsPerThread", r.OpsPerThread);

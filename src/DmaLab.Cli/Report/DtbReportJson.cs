@@ -25,6 +25,7 @@ public static class DtbReportJson
         using (var w = new Utf8JsonWriter(ms))
         {
             w.WriteStartObject();
+            w.WriteNumber("schemaVersion", JsonSchemaVersion.Current);
             w.WriteString("file", file);
             w.WriteString("error", error);
             w.WriteEndObject();
@@ -35,6 +36,7 @@ public static class DtbReportJson
     public static void Write(Utf8JsonWriter w, DtbImportReport r, string? file = null)
     {
         w.WriteStartObject();
+        w.WriteNumber("schemaVersion", JsonSchemaVersion.Current);
         if (file is not null) w.WriteString("file", file);
         w.WriteString("model", r.Model);
         Strings(w, "compatible", r.Compatible);

@@ -9,6 +9,9 @@ public sealed class WorkloadResult
     public string Variant { get; init; } = "";
     public List<Metric> Metrics { get; } = new();
     public List<Finding> Findings { get; } = new();
+    /// <summary>Events the workload provoked on purpose and that behaved as they should (the isolation probes'
+    /// IOMMU faults): reported as expected, never counted among <see cref="Findings"/>.</summary>
+    public List<Finding> Expected { get; } = new();
     public List<string> Notes { get; } = new();
     /// <summary>Optional series for plots: name → (x, y) points in order.</summary>
     public Dictionary<string, List<(double X, double Y)>> Series { get; } = new(StringComparer.Ordinal);

@@ -119,6 +119,17 @@ public sealed class FlushQueue
     /// <summary>Entries queued on the ring <paramref name="cpu"/> uses (the single ring for the single-queue type).</summary>
     public int QueuedOn(int cpu) => RingFor(cpu).Count;
 
+    /// <summary>IOVAs waiting in every ring (the queue's depth).</summary>
+    public int Depth
+    {
+        get
+        {
+            int n = 0;
+            foreach (var r in _rings) n += r.Count;
+            return n;
+        }
+    }
+
     Ring RingFor(int cpu)
     {
         if ((uint)cpu >= (uint)_iovad.Cpus) throw new ArgumentOutOfRangeException(nameof(cpu), cpu, $"domain has {_iovad.Cpus} CPUs");
@@ -210,7 +221,6 @@ public sealed class FlushQueue
     /// expiry up by one), then the softirq's latency.</summary>
     void Arm(int cpu, ulong nowNs)
     {
-        if (Environment.GetEnvironmentVariable("DMALAB_DEBUG_FQ") is not null) Console.Error.WriteLine($"  fq arm {nowNs} cpu {cpu} (clock {_clock.NowNs})");
         _timerOn = true;
         _timerCpu = cpu;
         _timerArmedNs = nowNs;
@@ -349,7 +359,6 @@ public sealed class FlushQueue
     /// <summary>Linux: fq_flush_timeout(): disarm, flush the IOTLB, release every ring's covered entries.</summary>
     public void FlushTimeout()
     {
-        if (Environment.GetEnvironmentVariable("DMALAB_DEBUG_FQ") is not null) Console.Error.WriteLine($"  fq timeout at clock {_clock.NowNs}");
         _timerOn = false;
         Stats.TimerFlushes++;
         FlushIotlb();

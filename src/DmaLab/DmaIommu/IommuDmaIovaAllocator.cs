@@ -25,7 +25,7 @@ public sealed class IommuDmaIovaAllocator
     /// dma_range_map, in which case it is max(lowest DMA address, aperture start) &gt;&gt; order.
     /// </summary>
     public IommuDmaIovaAllocator(ulong pgsizeBitmap, ulong apertureStart, ulong apertureEnd, bool forceAperture = true,
-        bool forceDac = false, int cpus = 1, SimClock? clock = null, int hz = 250, ulong? dmaRangeMin = null)
+        bool forceDac = false, int cpus = 1, SimClock? clock = null, int hz = 250, ulong? dmaRangeMin = null, int depotLimit = 0)
     {
         if (pgsizeBitmap == 0) throw new ArgumentException("pgsize_bitmap is empty", nameof(pgsizeBitmap));
         int order = IovaMath.Ffs(pgsizeBitmap);
@@ -37,7 +37,7 @@ public sealed class IommuDmaIovaAllocator
             basePfn = Math.Max(min, apertureStart) >> order;
         }
         _clock = clock ?? new SimClock();
-        Iovad = new IovaDomain(1UL << order, basePfn, cpus, _clock, hz);
+        Iovad = new IovaDomain(1UL << order, basePfn, cpus, _clock, hz) { DepotLimit = depotLimit };
         ApertureStart = apertureStart;
         ApertureEnd = apertureEnd;
         ForceAperture = forceAperture;

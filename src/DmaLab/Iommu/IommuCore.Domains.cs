@@ -23,6 +23,11 @@ public sealed partial class IommuCore
         }
         var type = choice.Type;
         string reason = choice.Reason;
+        if (type == IommuDomainType.DmaFq && !choice.FromDriverOrDevice && DmaStrictForcedBy is not null)
+        {
+            type = IommuDomainType.Dma;
+            reason += $"; strict: {DmaStrictForcedBy}";
+        }
         if (type == IommuDomainType.DmaFq && !ops.Capable(group.Members[0], IommuCap.DeferredFlush))
         {
             type = IommuDomainType.Dma;

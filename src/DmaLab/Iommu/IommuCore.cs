@@ -32,6 +32,13 @@ public sealed partial class IommuCore
     }
 
     public KernelOptionsSpec Kernel { get; }
+
+    /// <summary>Why a driver forced strict invalidation (Linux: drivers/iommu/iommu.c, iommu_set_dma_strict()), or null:
+    /// a lazy (DMA-FQ) global default becomes DMA for every default domain set up afterwards.</summary>
+    public string? DmaStrictForcedBy { get; private set; }
+
+    /// <summary>Linux: iommu_set_dma_strict(), called by drivers whose IOMMU is virtualised (AMD-Vi NpCache).</summary>
+    public void SetDmaStrict(string why) => DmaStrictForcedBy ??= why;
     public bool ArmDmaUseIommu { get; }
     public ITraceSink Trace { get; }
     /// <summary>One default DMA domain per IOMMU instance shared by all its groups (the 2014 ARM proposal) instead of one per group.</summary>

@@ -68,6 +68,13 @@ public sealed class IovaDomain
     /// <summary>Delay of the depot trim work in virtual ns (IOVA_DEPOT_DELAY after jiffies rounding).</summary>
     public ulong DepotDelayNs { get; }
     public IovaStats Stats;
+    /// <summary>Full magazines one size class's depot may hold: 0 = an unbounded list trimmed by delayed work (Linux
+    /// v6.7+: iova_depot_push(), iova_depot_work_func()); 32 = the fixed depot array of earlier kernels (v6.1:
+    /// MAX_GLOBAL_MAGS, a full depot frees the magazine's pfns back to the tree at once, no delayed work). Both keep
+    /// IOVA_MAG_SIZE = 127 (checked against the 6.1.192 and 6.12.118 sources).</summary>
+    public int DepotLimit { get; init; }
+    /// <summary>Linux v6.1's MAX_GLOBAL_MAGS.</summary>
+    public const int MaxGlobalMags61 = 32;
 
     /// <summary>Live ranges in the tree, excluding the anchor.</summary>
     public int RangeCount => _tree.Count - 1;
@@ -92,17 +99,22 @@ public sealed class IovaDomain
     /// Linux: alloc_iova(): a range of <paramref name="size"/> granules with pfn_hi &lt;= <paramref name="limitPfn"/>,
     /// searched top-down; if <paramref name="sizeAligned"/>, pfn_lo is aligned to roundup_pow_of_two(size).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public IovaRange AllocIova(ulong size, ulong limitPfn, bool sizeAligned)
     {
         RunDueWork();
         int n = AllocAndInsertRange(size, limitPfn + 1, sizeAligned);
-        return n < 0 ? IovaRange.Null : new IovaRange(_tree.Lo(n), _tree.Hi(n), n);
+        return n == IovaRbTree.Nil ? IovaRange.Null : new IovaRange(_tree.Lo(n), _tree.Hi(n), n);
     }
 
-    /// <summary>Linux: __alloc_and_insert_iova_range(); <paramref name="limitPfn"/> is exclusive here.</summary>
+    /// <summary>
+    /// Linux: __alloc_and_insert_iova_range(); <paramref name="limitPfn"/> is exclusive here. Returns the new node,
+    /// or Nil when nothing fits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     int AllocAndInsertRange(ulong size, ulong limitPfn, bool sizeAligned)
     {
-        if (!SearchRange(size, limitPfn, sizeAligned, commit: true, out ulong newPfn, out int prev)) return -1;
+        if (!SearchRange(size, limitPfn, sizeAligned, commit: true, out ulong newPfn, out int prev)) return IovaRbTree.Nil;
         int node = _tree.AllocNode(newPfn, newPfn + size - 1);
         if (!_tree.Insert(node, prev))
         {
@@ -119,6 +131,7 @@ public sealed class IovaDomain
     /// <summary>The search of __alloc_and_insert_iova_range(): the pfn a range of <paramref name="size"/> would get
     /// and the node to insert it after. <paramref name="commit"/> false changes nothing (no max32_alloc_size update,
     /// no statistics): a preview.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     bool SearchRange(ulong size, ulong limitPfn, bool sizeAligned, bool commit, out ulong newPfn, out int prev)
     {
         ulong alignMask = ulong.MaxValue;
@@ -135,7 +148,7 @@ public sealed class IovaDomain
 
         int curr = limitPfn <= Dma32BitPfn ? _cached32Node : _cachedNode;
         ulong retryPfn = _tree.Hi(curr);
-        long steps = 0;
+        long steps = 0; // counted locally: a memory counter bumped per step would chain the walk through a store
         while (true)
         {
             // Walk down from curr while the candidate collides with the range below it.
@@ -176,28 +189,19 @@ public sealed class IovaDomain
     /// Linux: iova_find_limit(): where the retry walk starts — the anchor for limits above 4 GiB, otherwise the
     /// lowest node whose pfn_hi reaches <paramref name="limitPfn"/> (the kernel's descent finds exactly that node).
     /// </summary>
-    int FindLimit(ulong limitPfn)
-    {
-        if (limitPfn > Dma32BitPfn) return _anchor;
-        int n = _tree.Root, best = _anchor;
-        while (n != IovaRbTree.Nil)
-        {
-            if (_tree.Hi(n) >= limitPfn) { best = n; n = _tree[n].Left; }
-            else n = _tree[n].Right;
-        }
-        return best;
-    }
+    int FindLimit(ulong limitPfn) => limitPfn > Dma32BitPfn ? _anchor : _tree.LowestReaching(limitPfn, _anchor);
 
     /// <summary>Linux: find_iova(): the range containing <paramref name="pfn"/>, or a null range.</summary>
     public IovaRange FindIova(ulong pfn)
     {
         int n = FindNode(pfn);
-        return n < 0 ? IovaRange.Null : new IovaRange(_tree.Lo(n), _tree.Hi(n), n);
+        return n == IovaRbTree.Nil ? IovaRange.Null : new IovaRange(_tree.Lo(n), _tree.Hi(n), n);
     }
 
     int FindNode(ulong pfn) => _tree.Find(pfn);
 
     /// <summary>Linux: remove_iova(): hint update (__cached_rbnode_delete_update) then rb_erase, then free the node.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void RemoveNode(int free)
     {
         ulong lo = _tree.Lo(free), hi = _tree.Hi(free);
@@ -213,9 +217,10 @@ public sealed class IovaDomain
     }
 
     /// <summary>Linux: __free_iova(): frees a range previously returned by this domain.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void FreeIova(IovaRange range)
     {
-        if (range.IsNull || range.Node == _anchor || range.Node >= _tree.Capacity || _tree.Lo(range.Node) != range.PfnLo
+        if (range.IsNull || range.Node == _anchor || !_tree.IsHandle(range.Node) || _tree.Lo(range.Node) != range.PfnLo
             || !_tree.IsLinked(range.Node))
             throw new ArgumentException($"{range} is not a live range of this IOVA domain", nameof(range));
         RunDueWork();
@@ -223,11 +228,12 @@ public sealed class IovaDomain
     }
 
     /// <summary>Linux: free_iova(): frees the range containing <paramref name="pfn"/>; nothing if there is none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void FreeIova(ulong pfn)
     {
         RunDueWork();
         int n = FindNode(pfn);
-        if (n >= 0 && n != _anchor) RemoveNode(n);
+        if (n != IovaRbTree.Nil && n != _anchor) RemoveNode(n);
     }
 
     /// <summary>
@@ -246,7 +252,7 @@ public sealed class IovaDomain
             if (pfnLo <= node.PfnHi && pfnHi >= node.PfnLo)
             {
                 // __adjust_overlap_range
-                if (pfnLo < node.PfnLo) node.PfnLo = pfnLo;
+                if (pfnLo < node.PfnLo) _tree.SetLo(n, pfnLo);
                 if (pfnHi > node.PfnHi) pfnLo = node.PfnHi + 1;
                 if (pfnLo >= node.PfnLo && pfnHi <= node.PfnHi) return new IovaRange(node.PfnLo, node.PfnHi, n);
                 overlap = true;
@@ -288,7 +294,7 @@ public sealed class IovaDomain
         while (true)
         {
             int n = AllocAndInsertRange(size, limitPfn + 1, true);
-            if (n >= 0) return _tree.Lo(n);
+            if (n != IovaRbTree.Nil) return _tree.Lo(n);
             if (!flushRcache)
             {
                 Stats.FastAllocFailures++;
@@ -329,7 +335,7 @@ public sealed class IovaDomain
             return;
         }
         int n = FindNode(pfn);
-        if (n >= 0 && n != _anchor) RemoveNode(n);
+        if (n != IovaRbTree.Nil && n != _anchor) RemoveNode(n);
     }
 
     /// <summary>Linux: iova_rcache_get(); <paramref name="limitPfn"/> is exclusive.</summary>
@@ -340,11 +346,15 @@ public sealed class IovaDomain
         return _rcaches[logSize].Get(CheckCpu(cpu), limitPfn - size);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     int CheckCpu(int cpu)
     {
-        if ((uint)cpu >= (uint)Cpus) throw new ArgumentOutOfRangeException(nameof(cpu), cpu, $"domain has {Cpus} CPUs");
+        if ((uint)cpu >= (uint)Cpus) ThrowBadCpu(cpu);
         return cpu;
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    void ThrowBadCpu(int cpu) => throw new ArgumentOutOfRangeException(nameof(cpu), cpu, $"domain has {Cpus} CPUs");
 
     /// <summary>Linux: free_cpu_cached_iovas() (also what CPU hot-unplug does).</summary>
     public void FreeCpuCachedIovas(int cpu)
@@ -438,7 +448,7 @@ public sealed class IovaDomain
         for (int i = 0; i < mag.Size; i++)
         {
             int n = FindNode(mag.Pfns[i]);
-            if (n < 0) continue; // the kernel's WARN_ON(!iova)
+            if (n == IovaRbTree.Nil) continue; // the kernel's WARN_ON(!iova)
             RemoveNode(n);
         }
         mag.Size = 0;
@@ -448,6 +458,16 @@ public sealed class IovaDomain
 
     /// <summary>Height of the rbtree (anchor included).</summary>
     public int TreeDepth() => _tree.Height();
+
+    /// <summary>Pages covered by live ranges (anchor excluded): what is allocated, including reserved ranges and the
+    /// ranges parked in the rcaches. Walks the tree without allocating.</summary>
+    public ulong PagesInUse()
+    {
+        ulong pages = 0;
+        for (int n = _tree.First(); n != IovaRbTree.Nil; n = _tree.Next(n))
+            if (n != _anchor) pages += _tree.Hi(n) - _tree.Lo(n) + 1;
+        return pages;
+    }
 
     /// <summary>Live ranges (excluding the anchor) in ascending order.</summary>
     public List<IovaRange> Ranges()
@@ -489,7 +509,7 @@ public sealed class IovaDomain
             {
                 if (!seen.Add(pfn)) cacheErr ??= $"pfn 0x{pfn:x} cached twice";
                 int n = FindNode(pfn);
-                if (n < 0 || _tree.Lo(n) != pfn) cacheErr ??= $"cached pfn 0x{pfn:x} is not the start of a live range";
+                if (n == IovaRbTree.Nil || _tree.Lo(n) != pfn) cacheErr ??= $"cached pfn 0x{pfn:x} is not the start of a live range";
             });
         }
         return cacheErr;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace DmaLab.Iova;
 
 /// <summary>
@@ -9,7 +11,14 @@ internal sealed class IovaMagazine
     /// <summary>Linux: iova.c, IOVA_MAG_SIZE.</summary>
     public const int MagSize = 127;
 
-    public readonly ulong[] Pfns = new ulong[MagSize];
+    /// <summary>The pfns, held in the magazine object itself (one load less on every rcache hit than an array).</summary>
+    [InlineArray(MagSize)]
+    internal struct PfnArray
+    {
+        ulong _pfn;
+    }
+
+    public PfnArray Pfns;
     public int Size;
     public IovaMagazine? Next;
 
@@ -18,10 +27,6 @@ internal sealed class IovaMagazine
 
     public void Push(ulong pfn) => Pfns[Size++] = pfn;
 
-    /// <summary>
-    /// Linux: iova_magazine_pop(). Scans from the most recently pushed entry downwards for the first pfn at or
-    /// below <paramref name="limitPfn"/>, moves the top entry into its slot and returns it; 0 if none qualifies.
-    /// </summary>
     /// <summary>What <see cref="Pop"/> would return, without popping.</summary>
     public ulong Peek(ulong limitPfn)
     {
@@ -30,9 +35,13 @@ internal sealed class IovaMagazine
         return 0;
     }
 
+    /// <summary>
+    /// Linux: iova_magazine_pop(). Scans from the most recently pushed entry downwards for the first pfn at or
+    /// below <paramref name="limitPfn"/>, moves the top entry into its slot and returns it; 0 if none qualifies.
+    /// </summary>
     public ulong Pop(ulong limitPfn)
     {
-        var pfns = Pfns;
+        Span<ulong> pfns = Pfns;
         int i = Size - 1;
         while (pfns[i] > limitPfn)
         {

@@ -84,9 +84,18 @@ internal sealed class IovaRcache
             else
             {
                 var fresh = _domain.MagazineAlloc();
-                DepotPush(loaded);
-                _domain.Stats.DepotPushes++;
-                ScheduleWork(nowNs);
+                if (_domain.DepotLimit > 0 && DepotSize >= _domain.DepotLimit)
+                {
+                    // v6.1: the depot array is full, so the loaded magazine's pfns go back to the tree.
+                    _domain.MagazineFreePfns(loaded);
+                    _domain.MagazineFree(loaded);
+                }
+                else
+                {
+                    DepotPush(loaded);
+                    _domain.Stats.DepotPushes++;
+                    if (_domain.DepotLimit == 0) ScheduleWork(nowNs);
+                }
                 _loaded[cpu] = loaded = fresh;
             }
         }

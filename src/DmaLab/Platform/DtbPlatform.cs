@@ -13,9 +13,13 @@ public static class DtbPlatform
     /// bank below 4 GiB, and 32-bit IOMMU walkers and masters must be able to reach it).</summary>
     public const ulong DefaultDramSize = 4UL << 30;
 
-    public static PlatformSpec Load(Stream stream, string source)
+    public static PlatformSpec Load(Stream stream, string source) => Runnable(DtbImporter.Import(stream, source), source);
+
+    /// <summary>The platform of an import, made runnable and validated (what `platform import --save` writes, so the
+    /// saved file loads back and runs as the tree itself does).</summary>
+    public static PlatformSpec Runnable(DtbImport import, string source)
     {
-        var spec = DtbImporter.Import(stream, source).Platform;
+        var spec = import.Platform;
         spec.Source = source;
         if (string.IsNullOrEmpty(spec.Name)) spec.Name = Path.GetFileNameWithoutExtension(source);
         if (spec.Memory.Count == 0) AddDefaultDram(spec);

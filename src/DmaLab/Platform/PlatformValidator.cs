@@ -6,7 +6,7 @@ public static class PlatformValidator
     /// <summary>Driver models DmaLab knows, as PlatformSpec/IommuSpec.Model names them.</summary>
     public static readonly IReadOnlySet<string> IommuModels = new HashSet<string>(StringComparer.Ordinal)
     {
-        "ArmSmmu", "ArmSmmuV3", "IntelVtd", "AmdIommu", "Omap", "Msm", "Exynos", "Tegra", "Rockchip", "Sun50i", "Ipmmu", "S390Iommu", "Unknown",
+        "ArmSmmu", "ArmSmmuV3", "IntelVtd", "AmdIommu", "Omap", "Msm", "Exynos", "Tegra", "Rockchip", "Sun50i", "Ipmmu", "S390Iommu", "VirtioIommu", "Unknown",
     };
     public static readonly IReadOnlySet<string> Arches = new HashSet<string>(StringComparer.Ordinal) { "arm64", "arm", "x86_64", "s390x" };
     public static readonly IReadOnlySet<string> DeviceKinds = new HashSet<string>(StringComparer.Ordinal)

@@ -26,7 +26,12 @@ internal sealed class FlushInstantInference
     sealed class Bracket
     {
         public ulong ArmedNs = ulong.MaxValue;
-        public ulong NotYetNs;
+        // Per CPU: the latest allocation there that showed the flush had not run on it.
+        readonly ulong[] _notYet;
+        public Bracket(int cpus) => _notYet = new ulong[Math.Max(1, cpus)];
+        public ulong NotYet(int cpu) => (uint)cpu < (uint)_notYet.Length ? _notYet[cpu] : 0;
+        public void SetNotYet(int cpu, ulong ns) { if ((uint)cpu < (uint)_notYet.Length) _notYet[cpu] = ns; }
+        public void ClearNotYet() => Array.Clear(_notYet);
         // The last flush placed: it ran in (FlushLo, FlushHi); entries queued in between wait until an allocation
         // shows whether it ran after them.
         public ulong FlushLo, FlushHi;
@@ -40,7 +45,13 @@ internal sealed class FlushInstantInference
     readonly double[] _slack = new double[PhaseBins];
     int _bestBin = -1;
 
-    public FlushInstantInference(int hz) => _tickNs = 1_000_000_000UL / (ulong)Math.Max(1, hz);
+    readonly int _cpus;
+
+    public FlushInstantInference(int hz, int cpus)
+    {
+        _tickNs = 1_000_000_000UL / (ulong)Math.Max(1, hz);
+        _cpus = Math.Max(1, cpus);
+    }
 
     /// <summary>Flushes placed by a bracket of allocations.</summary>
     public long Bracketed { get; private set; }
@@ -51,8 +62,8 @@ internal sealed class FlushInstantInference
 
     Bracket For(FlushQueue fq)
     {
-        if (!_brackets.TryGetValue(fq, out var b)) _brackets.Add(fq, b = new Bracket());
-        if (b.ArmedNs != fq.TimerArmedNs) { b.ArmedNs = fq.TimerArmedNs; b.NotYetNs = 0; }
+        if (!_brackets.TryGetValue(fq, out var b)) _brackets.Add(fq, b = new Bracket(_cpus));
+        if (b.ArmedNs != fq.TimerArmedNs) { b.ArmedNs = fq.TimerArmedNs; b.ClearNotYet(); }
         return b;
     }
 
@@ -69,6 +80,7 @@ internal sealed class FlushInstantInference
         {
             fq.ExtendFlushTo(queued);
             b.FlushLo = queued;
+            LastPlacement += $"; moved after {queued / 1e9:F6} s by an allocation that got a range queued then";
             Extended++;
             extended = true;
         }
@@ -77,6 +89,9 @@ internal sealed class FlushInstantInference
         if (b.FlushHi <= b.FlushLo + 1) b.FlushCpu = -1;
         return extended;
     }
+
+    /// <summary>How the last flush was placed, for an explanation.</summary>
+    public string? LastPlacement { get; private set; }
 
     /// <summary>Placed flushes moved later by an allocation that got a range queued inside their bracket.</summary>
     public long Extended { get; private set; }
@@ -114,59 +129,86 @@ internal sealed class FlushInstantInference
     {
         if (_brackets.TryGetValue(fq, out var last) && last.FlushCpu >= 0 && Resolve(fq, last, cpu, logSize, withoutFlush, traced))
             return; // this allocation got a range the last flush released after all
-        if (!fq.TimerArmed) return;
-        if (nowNs > LatestNs(fq)) { PlaceExpected(fq, nowNs); return; }
+        if (!fq.TimerArmed || logSize < 0 && nowNs <= LatestNs(fq)) return;
         if (nowNs <= EarliestNs(fq)) return;
-        // The flush frees into the rcache of the CPU that ran the timer (the one that armed it).
-        if (cpu != fq.TimerCpu || logSize < 0) return;
         var b = For(fq);
-        if (traced != withoutFlush && fq.FindReleasable(traced, logSize, out ulong queued, out ulong next))
+        // The flush frees into the rcache of the CPU whose timer softirq ran it: the one that armed it, or, when that
+        // one was idle, another (kernel/time/timer_migration.c).
+        ulong queued = 0, next = 0;
+        bool ran = logSize >= 0 && traced != withoutFlush && fq.FindReleasable(traced, logSize, out queued, out next);
+        bool notHere = !ran && logSize >= 0 && traced == withoutFlush
+                       && fq.LastReleased(logSize) is ulong top && top != 0 && top != withoutFlush;
+        if (ran)
         {
-            // The kernel handed out a range the flush would leave on top: the flush ran after that range was queued
-            // and before the next of its class was.
-            Place(fq, b, Math.Max(queued, b.NotYetNs), Math.Min(nowNs, next));
+            // The kernel handed out a range the flush leaves on top: the flush ran on this CPU after that range was
+            // queued and before the next of its class was.
+            Place(fq, b, Math.Max(queued, b.NotYet(cpu)), Math.Min(nowNs, next), cpu);
+            return;
         }
-        else if (traced == withoutFlush && fq.LastReleased(logSize) is ulong top && top != 0 && top != withoutFlush)
+        if (nowNs > LatestNs(fq) && !(notHere && nowNs <= LatestNs(fq) + 6 * _tickNs))
         {
-            // The flush would have put a range of this class on top: it had not run by now, or it ran before the
-            // first of them was queued. The tick grid decides when both are possible.
-            ulong lo = Math.Max(EarliestNs(fq), b.NotYetNs), first = fq.FirstReleasableNs(logSize);
-            if (first > lo + 1 && ExpectedNs(fq) < first) Place(fq, b, lo, first);
-            else b.NotYetNs = nowNs;
+            // Overdue past every plausible latency: it ran. An allocation here that shows no effect says it had not
+            // run here yet (an idle CPU's timer can run late) for a few more ticks, then that it ran elsewhere.
+            PlaceExpected(fq, nowNs, notHere ? OtherCpu(b, fq.TimerCpu, cpu) : fq.TimerCpu);
+            return;
         }
+        if (!notHere) return;
+        // It had not run here by now, or it ran before the first range of this class was queued. The tick grid
+        // decides when both are possible.
+        ulong lo = Math.Max(EarliestNs(fq), b.NotYet(cpu)), first = fq.FirstReleasableNs(logSize);
+        if (cpu == fq.TimerCpu && first > lo + 1 && ExpectedNs(fq) < first) Place(fq, b, lo, first, cpu);
+        else b.SetNotYet(cpu, nowNs);
     }
 
-    /// <summary>Before any other operation of the domain (an unmap): a flush overdue past every plausible latency is
-    /// placed at its expected instant.</summary>
-    public void BeforeOther(FlushQueue fq, ulong nowNs)
+    /// <summary>The CPU to run an overdue flush on when <paramref name="notOn"/> showed it did not run there: the arming
+    /// CPU if that is another one, else the CPU with the oldest evidence against it.</summary>
+    int OtherCpu(Bracket b, int armedOn, int notOn)
     {
-        if (fq.TimerArmed && nowNs > LatestNs(fq)) PlaceExpected(fq, nowNs);
+        if (armedOn != notOn) return armedOn;
+        int best = -1;
+        for (int c = 0; c < _cpus; c++)
+            if (c != notOn && (best < 0 || b.NotYet(c) < b.NotYet(best))) best = c;
+        return best < 0 ? armedOn : best;
     }
 
-    void Place(FlushQueue fq, Bracket b, ulong ranAfterNs, ulong ranBeforeNs)
+    /// <summary>
+    /// Before any other operation of the domain (an unmap). An unmap tells nothing of the flush and the flush is placed
+    /// after the fact anyway, so an overdue one waits for the next allocation (which may show the CPU it ran on); only
+    /// one overdue by several ticks, or a ring close to full (which would flush by itself), is placed now.
+    /// </summary>
+    public void BeforeOther(FlushQueue fq, ulong nowNs, int cpu)
     {
+        if (!fq.TimerArmed || nowNs <= LatestNs(fq)) return;
+        if (nowNs > LatestNs(fq) + 4 * _tickNs || fq.QueuedOn(cpu) >= fq.Size - 16) PlaceExpected(fq, nowNs, fq.TimerCpu);
+    }
+
+    void Place(FlushQueue fq, Bracket b, ulong ranAfterNs, ulong ranBeforeNs, int cpu, bool vote = true)
+    {
+        if (cpu != fq.TimerCpu) Remote++;
         ulong lo = Math.Max(EarliestNs(fq), ranAfterNs), hi = Math.Max(lo + 2, ranBeforeNs);
-        Vote(fq, lo, hi);
+        if (vote) { Vote(fq, lo, hi); Bracketed++; }
         // Release only what the bracket makes certain; the rest waits for the allocations that follow (Resolve).
         ulong at = lo + 1;
-        int cpu = fq.TimerCpu;
+        LastPlacement = $"(timer armed at {fq.TimerArmedNs / 1e9:F6} s) placed on CPU {cpu} between {lo / 1e9:F6} and {hi / 1e9:F6} s, " +
+                        (vote ? "bracketed by what the allocations got" : "overdue with no allocation to tell") + " (inferred)";
         fq.FlushTimeoutAsOf(at, cpu);
         var nb = For(fq);
         nb.FlushLo = at;
         nb.FlushHi = hi;
         nb.FlushCpu = cpu;
-        Bracketed++;
-        if (Environment.GetEnvironmentVariable("DMALAB_DEBUG_FQ") is not null) Console.Error.WriteLine($"bracket armed {fq.TimerArmedNs} lo {lo} hi {hi} at {at} phase {PhaseNs}");
     }
 
-    void PlaceExpected(FlushQueue fq, ulong nowNs)
+    /// <summary>An overdue flush no allocation has bracketed: it ran after the last evidence against it and before now;
+    /// as with a bracket, what was queued in between waits for the allocations that follow.</summary>
+    void PlaceExpected(FlushQueue fq, ulong nowNs, int cpu)
     {
         var b = For(fq);
-        ulong at = Math.Min(Math.Max(ExpectedNs(fq), b.NotYetNs + 1), nowNs);
-        if (Environment.GetEnvironmentVariable("DMALAB_DEBUG_FQ") is not null) Console.Error.WriteLine($"expected armed {fq.TimerArmedNs} notyet {b.NotYetNs} now {nowNs} at {at} phase {PhaseNs}");
-        fq.FlushTimeoutAsOf(at, fq.TimerCpu);
+        Place(fq, b, Math.Max(EarliestNs(fq), b.NotYet(cpu)), nowNs, cpu, vote: false);
         Expected++;
     }
+
+    /// <summary>Flushes placed on another CPU than the one that armed the timer.</summary>
+    public long Remote { get; private set; }
 
     /// <summary>
     /// A flush known to have run in (lo, hi): for each phase of the grid, whether its bucket's tick falls after hi

@@ -30,8 +30,12 @@ public sealed class InferredPlatform
     /// <summary>"dma-direct", "swiotlb", "iommu-dma", "mixed" or "unknown".</summary>
     public string DmaOps { get; init; } = "unknown";
     public bool Iommu { get; init; }
-    /// <summary>"none", "intel-vtd", "amd-vi", "arm-smmu", "arm-smmu-v3" or "unknown".</summary>
-    public string IommuKind { get; init; } = "none";
+    /// <summary>The family the replay used (DESIGN.md, platform.iommuKind): "none", "intel-vtd", "amd-vi", "arm-smmu",
+    /// "arm-smmu-v3", "virtio-iommu", or where the evidence cannot tell, "x86-unknown" or "unknown". The kernel log
+    /// (--dmesg) overrides what the trace shows.</summary>
+    public string IommuKind { get; set; } = "none";
+    /// <summary><see cref="IommuKind"/> in words ("x86 IOMMU (VT-d, AMD-Vi or virtio-iommu)").</summary>
+    public string IommuDescription { get; set; } = "no IOMMU";
     /// <summary>"per-device", "per-group", "shared" or "unknown".</summary>
     public string DomainLayout { get; init; } = "unknown";
     public bool Swiotlb { get; init; }

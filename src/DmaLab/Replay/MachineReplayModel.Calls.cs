@@ -19,8 +19,10 @@ public sealed partial class MachineReplayModel
                 EnsureDomain(d);
                 var dom = d.Domain!;
                 InferFlushBefore(d, c, default, default, c.TraceDmaAddr.Value);
+                long hits = dom.Iovad.Stats.RcacheHits;
                 // iommu_dma_map_phys(): an untrusted device would bounce sub-granule buffers; trusted ones map.
                 var r = dom.MapPage(d.Master!, c.Phys, c.Size, d.Device.DmaMask, Cpu(c.Cpu));
+                ExplainAlloc(c, d, r.Value, hits);
                 if (r.IsError) { _failures++; return r; }
                 MappedIova(d, r.Value, c.Size);
                 return r;
@@ -63,9 +65,10 @@ public sealed partial class MachineReplayModel
         {
             case DmaPath.Iommu when d.Domain is not null:
             {
-                bool armed = TimerArmed(d);
+                bool armed = TimerArmed(d, Cpu(c.Cpu));
                 var (iova, len) = d.Domain.Unmap(dma, c.Size, Cpu(c.Cpu));
                 NoteArm(d, armed);
+                ExplainFree(c, d, iova, len);
                 UnmappedIova(d, iova, len);
                 break;
             }
@@ -137,7 +140,9 @@ public sealed partial class MachineReplayModel
         int nIn = SgInputs(dom, phys, lens);
         if (nIn == 0) { _failures++; return 0; }
         int cpu = Cpu(c.Cpu);
+        long hits = dom.Iovad.Stats.RcacheHits;
         int ents = dom.MapSg(d.Master!, _sgIn.AsSpan(0, nIn), _sgOut, cpu);
+        ExplainAlloc(c, d, ents > 0 ? _sgOut[0].DmaAddress : ulong.MaxValue, hits);
         if (ents <= 0) { _failures++; return 0; }
         ulong start = _sgOut[0].DmaAddress, end = _sgOut[ents - 1].DmaAddress + _sgOut[ents - 1].DmaLength;
         for (int i = 0; i < ents && i < dmaAddrs.Length; i++)
@@ -251,9 +256,10 @@ public sealed partial class MachineReplayModel
         if (c.ModelDmaAddr.IsError) return;
         if (d.Path == DmaPath.Iommu && d.Domain is not null && _sgIommu.Remove((d.Id, first), out var r))
         {
-            bool armed = TimerArmed(d);
+            bool armed = TimerArmed(d, Cpu(c.Cpu));
             var (iova, len) = d.Domain.Unmap(new DmaAddr(r.Start), r.Length, Cpu(c.Cpu));
             NoteArm(d, armed);
+            ExplainFree(c, d, iova, len);
             UnmappedIova(d, iova, len);
         }
         else if (_pool is not null && _sgBounce.Remove((d.Id, first), out var slots))
@@ -274,7 +280,9 @@ public sealed partial class MachineReplayModel
             EnsureDomain(d);
             comparable = true;
             InferFlushBefore(d, c, default, default, c.TraceDmaAddr.Value);
+            long hits = d.Domain!.Iovad.Stats.RcacheHits;
             var r = d.Domain!.AllocCoherent(d.Master!, c.Size, Cpu(c.Cpu));
+            ExplainAlloc(c, d, r.Value, hits);
             if (r.IsError) _failures++;
             else MappedIova(d, r.Value, c.Size);
             return r;
@@ -289,9 +297,10 @@ public sealed partial class MachineReplayModel
         Tick(c);
         var d = D(c);
         if (d.Path != DmaPath.Iommu || d.Domain is null || c.ModelDmaAddr.IsError) return;
-        bool armed = TimerArmed(d);
+        bool armed = TimerArmed(d, Cpu(c.Cpu));
         var (iova, len) = d.Domain.Unmap(c.ModelDmaAddr, c.Size, Cpu(c.Cpu));
         NoteArm(d, armed);
+        ExplainFree(c, d, iova, len);
         UnmappedIova(d, iova, len);
     }
 

@@ -27,7 +27,7 @@ public sealed partial class MachineReplayModel : ITraceEvidence
     public const int SmallBouncesForPageMask = 2;
 
     /// <summary>Per device and CPU: the IOVA page and page count of the latest traced unmap (strict/lazy evidence).</summary>
-    readonly Dictionary<(string Dev, int Cpu), (ulong Iova, ulong Pages)> _lastUnmap = new();
+    readonly Dictionary<(string Dev, int Cpu), (ulong Iova, ulong Pages, ulong Ns)> _lastUnmap = new();
     int _strictVotes, _lazyVotes;
 
     /// <summary>
@@ -38,7 +38,9 @@ public sealed partial class MachineReplayModel : ITraceEvidence
     /// </summary>
     bool InferLazy()
     {
-        if (_opt.Platform is { } p) return !p.Kernel.IommuStrict;
+        if (_opt.Strict is bool strict) return !strict;
+        // An AMD-Vi reporting NpCache (a VM's) makes the driver strict whatever the command line (amd/init.c).
+        if (_opt.Platform is { } p) return !p.Kernel.IommuStrict && !p.Iommus.Any(i => i.Enabled && i.NpCache && i.Model == "AmdIommu");
         return _lazyVotes > _strictVotes;
     }
 
@@ -57,15 +59,17 @@ public sealed partial class MachineReplayModel : ITraceEvidence
         }
         if (r.Kind == TraceEventKind.DmaUnmapPhys && r.DmaAddr != ulong.MaxValue)
         {
-            _lastUnmap[(r.Device, r.Cpu)] = (r.DmaAddr >> 12, ((r.DmaAddr & 0xFFF) + r.Size + 0xFFF) >> 12);
+            _lastUnmap[(r.Device, r.Cpu)] = (r.DmaAddr >> 12, ((r.DmaAddr & 0xFFF) + r.Size + 0xFFF) >> 12, r.TimestampNs);
             return;
         }
         if (r.Kind != TraceEventKind.DmaMapPhys || r.DmaAddr == ulong.MaxValue || r.DmaAddr == r.PhysAddr) return;
         if (!_lastUnmap.Remove((r.Device, r.Cpu), out var u)) return;
         ulong pages = ((r.DmaAddr & 0xFFF) + r.Size + 0xFFF) >> 12;
         if (pages != u.Pages || pages > 32) return; // only rcache-sized classes are handed out LIFO
-        if (r.DmaAddr >> 12 == u.Iova) _strictVotes++;
-        else _lazyVotes++;
+        if (r.DmaAddr >> 12 != u.Iova) _lazyVotes++;
+        // A reuse later than a flush-queue timer could have run says nothing about the policy: the timer waits at
+        // least IOVA_DEFAULT_FQ_TIMEOUT (10 ms) whatever HZ is (msecs_to_jiffies rounds up, the wheel one tick more).
+        else if (r.TimestampNs - u.Ns < 10_000_000UL) _strictVotes++;
     }
 
     public void Observe(TraceRecord r)

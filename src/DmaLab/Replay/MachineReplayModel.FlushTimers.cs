@@ -47,7 +47,7 @@ public sealed partial class MachineReplayModel : IReplayFlushTimer
             fq.ExternalTimer = true;
             if (!_timerEvents)
             {
-                _fqInference ??= new FlushInstantInference(_opt.Hz);
+                _fqInference ??= new FlushInstantInference(_opt.Hz, _opt.Cpus);
                 fq.ExternalGraceNs = 10_000_000_000UL;
             }
         }
@@ -55,10 +55,10 @@ public sealed partial class MachineReplayModel : IReplayFlushTimer
     }
 
     /// <summary>Before an operation on <paramref name="d"/> that may queue an IOVA: was its timer armed?</summary>
-    bool TimerArmed(Dev d)
+    bool TimerArmed(Dev d, int cpu)
     {
         if (d.Domain?.Fq is not { } fq) return false;
-        _fqInference?.BeforeOther(fq, _clock.NowNs);
+        _fqInference?.BeforeOther(fq, _clock.NowNs, cpu);
         return fq.TimerArmed;
     }
 

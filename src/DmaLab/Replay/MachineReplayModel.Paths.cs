@@ -87,12 +87,18 @@ public sealed partial class MachineReplayModel
         else
         {
             _family = ReplayIommuFamily.IntelVtd;
-            _notes.Add($"IOMMU family {_family.Name}: no SMMU device and no software-managed MSI page (x86 interrupt remapping); VT-d assumed");
+            _notes.Add($"IOVA geometry of {_family.Name}: no SMMU device and no software-managed MSI page (an x86 hardware MSI window, the same below 4 GiB for VT-d, AMD-Vi and virtio-iommu)");
         }
         return _family;
     }
 
     bool _sawLayerMap;
+
+    /// <summary>Whether the DMA domains were lazy (DMA_FQ); null until the first domain.</summary>
+    public bool? DomainsLazy { get; private set; }
+
+    /// <summary>Strict votes (a freed IOVA reused at once) and lazy votes the trace gave (see InferLazy).</summary>
+    public (int Strict, int Lazy) PolicyVotes => (_strictVotes, _lazyVotes);
 
     /// <summary>The IOMMU family as far as the trace has shown it so far (configured, decided, an SMMU device seen, or
     /// a software-managed MSI page mapped); null while nothing says.</summary>
@@ -109,14 +115,15 @@ public sealed partial class MachineReplayModel
         if (d.Domain is not null) return;
         var f = Family();
         var dom = new IommuDmaIovaAllocator(f.PgsizeBitmap, 0, f.ApertureBits >= 64 ? ulong.MaxValue : (1UL << f.ApertureBits) - 1,
-            forceDac: _opt.Platform?.Kernel.ForceDac ?? false, cpus: Math.Max(1, _opt.Cpus), clock: _clock);
+            forceDac: _opt.Platform?.Kernel.ForceDac ?? false, cpus: Math.Max(1, _opt.Cpus), clock: _clock, hz: _opt.Hz);
         if (d.Device.IsPci && _opt.PciWindows.Count > 0) dom.ReservePciWindows(_opt.PciWindows);
         foreach (var (start, len, hwMsi) in f.Reserved) dom.ReserveRegion(start, len, hwMsi);
         bool lazy = _opt.Policy == ReplayPolicy.Lazy || (_opt.Policy == ReplayPolicy.AsTraced && InferLazy());
         if (lazy) AddFlushQueue(dom.EnableFlushQueue(_flush, hz: _opt.Hz, jiffies: Jiffies));
+        DomainsLazy ??= lazy;
         if (_opt.Policy == ReplayPolicy.AsTraced && _domains == 0)
             _notes.Add($"DMA domains {(lazy ? "lazy (DMA_FQ, flush queues)" : "strict")}: {_strictVotes} freed IOVA(s) reused at once, {_lazyVotes} not" +
-                       (_opt.Platform is not null ? " (the platform's iommu.strict decides)" : ""));
+                       (_opt.Strict is not null ? " (the kernel log's policy decides)" : _opt.Platform is not null ? " (the platform's iommu.strict decides)" : ""));
         d.Domain = dom;
         d.Master = dom.Attach(d.Device);
         d.DomainId = ++_domains;
@@ -132,7 +139,7 @@ public sealed partial class MachineReplayModel
     void EnsurePool(in ReplayCall c)
     {
         if (_pool is not null) return;
-        var spec = _opt.Platform?.Swiotlb ?? new SwiotlbSpec();
+        var spec = _opt.Swiotlb ?? _opt.Platform?.Swiotlb ?? new SwiotlbSpec();
         ulong baseAddr;
         if (spec.Base is ulong b) baseAddr = b;
         else if (_firstBounceSlot != ulong.MaxValue && _opt.Policy == ReplayPolicy.AsTraced)

@@ -19,6 +19,12 @@ public sealed class MachineReplayOptions
     /// (Linux: iova_reserve_pci_windows()); the x86/arm64 dmesg "root bus resource [mem ...]" lines.</summary>
     public IReadOnlyList<(ulong Start, ulong End, ulong Offset)> PciWindows { get; init; } = [];
     public CostModel? Costs { get; init; }
-    /// <summary>CONFIG_HZ of the traced kernel: the flush-queue timer's tick grid (Debian's x86 and arm64 kernels: 250).</summary>
+    /// <summary>The invalidation policy the kernel log states (strict = true); wins over the platform and the
+    /// trace's evidence. Null = not stated.</summary>
+    public bool? Strict { get; init; }
+    /// <summary>The swiotlb pool the kernel log states (base, size, areas); wins over the platform's.</summary>
+    public SwiotlbSpec? Swiotlb { get; init; }
+    /// <summary>CONFIG_HZ of the traced kernel (the kernel log's, else 250): the flush-queue timer's tick grid
+    /// (Debian's x86 and arm64 kernels: 250) and the IOVA depot delay.</summary>
     public int Hz { get; init; } = 250;
 }

@@ -1,7 +1,12 @@
 namespace DmaLab.Replay;
 
 /// <summary>One dma_addr the model got wrong: trace line, device, event, the kernel's address and the model's.</summary>
-public sealed record FidelityMismatch(long Line, string Device, string Event, string Expected, string Got);
+public sealed record FidelityMismatch(long Line, string Device, string Event, string Expected, string Got)
+{
+    /// <summary>Lines of the records replayed on the same CPU up to it, in replay order (the first mismatch of each
+    /// device only).</summary>
+    public IReadOnlyList<long> Context { get; init; } = [];
+}
 
 /// <summary>
 /// How closely the model reproduced the kernel's dma addresses. One comparison per call (a dma_map_sg matches when
@@ -28,7 +33,14 @@ public sealed class ReplayFidelity
     public long InferredMatched { get; internal set; }
     public long Determined => Compared - Inferred;
     public long DeterminedMatched => Matched - InferredMatched;
-    /// <summary>Matched / Compared (1 when nothing was compared).</summary>
-    public double MatchRate => Compared == 0 ? 1 : (double)Matched / Compared;
+    /// <summary>Matched / Compared; null when nothing was compared (a rate of nothing is no 100 %).</summary>
+    public double? MatchRate => Compared == 0 ? null : (double)Matched / Compared;
+    /// <summary>"12 of 12 dma_addr equal to the kernel's (100.00 %)", or "nothing to compare" when no dma_addr was
+    /// the model's to choose (no dma_map events, or only dma-direct allocations whose page the event hides).</summary>
+    public string Summary => MatchRate is double rate
+        ? $"{Matched.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} of {Compared.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} dma_addr equal to the kernel's ({(rate * 100).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)} %)"
+        : "nothing to compare";
     public List<FidelityMismatch> FirstMismatches { get; } = new();
+    /// <summary>The first mismatch of each device, with the lines replayed before it on its CPU.</summary>
+    public List<FidelityMismatch> FirstMismatchByDevice { get; } = new();
 }

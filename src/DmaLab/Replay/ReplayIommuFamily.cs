@@ -26,11 +26,17 @@ public sealed record ReplayIommuFamily(string Name, ulong PgsizeBitmap, int Aper
     /// <summary>ARM SMMU v1/v2 (MMU-500 ...), LPAE 4 KiB granule; MSI doorbells as on SMMUv3.</summary>
     public static readonly ReplayIommuFamily ArmSmmu = new("arm-smmu", Sz4K2M1G, 48, []);
 
+    /// <summary>virtio-iommu as QEMU's virtio-iommu-pci presents it to an x86 guest (drivers/iommu/virtio-iommu.c):
+    /// page_size_mask 0xfffffffffffff000 and a 64-bit input range from the config space, and the PROBE request's
+    /// reserved MSI region 0xfee00000-0xfeefffff (VIRTIO_IOMMU_RESV_MEM_T_MSI becomes IOMMU_RESV_MSI).</summary>
+    public static readonly ReplayIommuFamily VirtioIommu = new("virtio-iommu", ~0xFFFUL, 64, [(0xfee0_0000UL, 0x10_0000UL, true)]);
+
     /// <summary>The family for a name as the replay report prints it or a platform's iommu model names it.</summary>
     public static ReplayIommuFamily? FromName(string? name)
     {
         if (string.IsNullOrWhiteSpace(name)) return null;
         string n = name.Trim().ToLowerInvariant();
+        if (n.Contains("virtio")) return VirtioIommu;
         if (n.Contains("vtd") || n.Contains("vt-d") || n.Contains("intel") || n.Contains("dmar")) return IntelVtd;
         if (n.Contains("amd")) return AmdVi;
         if (n.Contains("smmuv3") || n.Contains("smmu-v3") || n.Contains("smmu_v3")) return ArmSmmuV3;
@@ -38,5 +44,5 @@ public sealed record ReplayIommuFamily(string Name, ulong PgsizeBitmap, int Aper
         return null;
     }
 
-    public static IReadOnlyList<string> Names => ["intel-vtd", "amd-vi", "arm-smmu-v3", "arm-smmu"];
+    public static IReadOnlyList<string> Names => ["intel-vtd", "amd-vi", "arm-smmu-v3", "arm-smmu", "virtio-iommu"];
 }

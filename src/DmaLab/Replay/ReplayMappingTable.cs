@@ -21,11 +21,13 @@ internal struct LiveMapping
     public int Device;
     public int Process;
     public int Lane;          // timeline lane
+    public int Site;          // call site (ReplayCallSites id, 0 = no stack)
     public int Next;          // chain link / free list
     public DmaDirection Dir;
     public bool CachelineTracked;
     public ulong Cacheline;
     public ReplayTable Table;
+    public bool InView;       // made by an event the report's filter passes (ReplayFilter)
 }
 
 /// <summary>Key of a chain of live entries: table, device and address (dma_addr, or first phys for sg lists).</summary>

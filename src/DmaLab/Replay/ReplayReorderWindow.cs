@@ -116,6 +116,9 @@ internal sealed class ReplayReorderWindow
     /// <summary>Whether a device's unmapped IOVAs wait in a flush queue (lazy domain) instead of going straight back to
     /// the allocator; null = strict for every device. Set by the replayer from the model's inference.</summary>
     public Func<string, bool>? FreesDeferred { get; set; }
+    /// <summary>A line whose placement is explained through <see cref="Say"/> (0: none).</summary>
+    public long ExplainLine { get; set; }
+    public Action<string>? Say { get; set; }
 
     static bool SameContext(TraceRecord x, TraceRecord e) => x.Cpu == e.Cpu && x.Pid == e.Pid && x.IrqLevel == e.IrqLevel;
 
@@ -175,7 +178,15 @@ internal sealed class ReplayReorderWindow
                   && (x.DmaAddr & ~0xFFFUL) < hi && x.DmaAddr + Math.Max(x.Size, 1) > lo;
             if (own) afterOwnFree = j + 1;
         }
-        if (MoveAhead(i, firstMap, e)) Reordered++;
+        bool moved = MoveAhead(i, firstMap, e);
+        if (moved) Reordered++;
+        if (e.Line == ExplainLine)
+        {
+            Say?.Invoke($"its first iommu:map is line {At(firstMap).Line}: " + (moved
+                ? "interrupt records traced after it ran after the allocation, which is replayed ahead of them"
+                : "no interrupt traced after it"));
+            if (afterOwnFree > spanStart) Say?.Invoke($"an interrupt freed the range it received (before line {At(Math.Min(afterOwnFree, _count - 1)).Line}): the allocation came after it");
+        }
         MarkFloats(e, afterOwnFree, FreesDeferred?.Invoke(e.Device) ?? false);
     }
 
@@ -212,6 +223,8 @@ internal sealed class ReplayReorderWindow
             // One call per record: the nearest call (the first to be replayed) keeps it.
             if (at is null || at.FloatLine != 0) continue;
             at.FloatLine = e.Line;
+            if (e.Line == ExplainLine)
+                Say?.Invoke($"interrupt line {at.Line} ({at.EventName}), traced before its first map line, could change what the allocation gets: the model's preview decides the order there");
             if (x.Kind == TraceEventKind.IommuUnmap)
             {
                 at.FloatFreedIova = x.Iova & ~0xFFFUL;
@@ -248,8 +261,16 @@ internal sealed class ReplayReorderWindow
         return -1;
     }
 
-    int IndexOfLine(long line)
+    /// <summary>Where the call at <paramref name="line"/> sits: searched from the newest record when it was just pushed
+    /// (<paramref name="fromHead"/> false), from the head when an interrupt ahead of it is about to be replayed.</summary>
+    int IndexOfLine(long line, bool fromHead = false)
     {
+        if (fromHead)
+        {
+            for (int j = 0; j < _count; j++)
+                if (At(j).Line == line && IsAllocatingCall(At(j).Kind)) return j;
+            return -1;
+        }
         for (int j = _count - 1; j >= 0; j--)
             if (At(j).Line == line && IsAllocatingCall(At(j).Kind)) return j;
         return -1;
@@ -267,10 +288,15 @@ internal sealed class ReplayReorderWindow
         long line = head.FloatLine;
         head.FloatLine = 0;
         if (line == 0) return false;
-        int c = IndexOfLine(line);
+        int c = IndexOfLine(line, fromHead: true);
         if (c <= 0) return false;
         var call = At(c);
-        if (!mustPrecede(call, head)) return false;
+        if (!mustPrecede(call, head))
+        {
+            if (call.Line == ExplainLine) Say?.Invoke($"kept after interrupt line {head.Line}");
+            return false;
+        }
+        if (call.Line == ExplainLine) Say?.Invoke($"replayed ahead of interrupt line {head.Line}: only that order gives the traced address (inferred)");
         int n = c + 1;
         Span<int> order = n <= 256 ? stackalloc int[n] : new int[n];
         int w = 0;
@@ -329,11 +355,12 @@ internal sealed class ReplayReorderWindow
 
     /// <summary>
     /// Where an unmap's free happened (Linux: drivers/iommu/dma-iommu.c, __iommu_dma_unmap() unmaps the range, traced
-    /// as unmap, then syncs the IOTLB and frees or queues the IOVA): right after its unmap line. dma_unmap_page is
-    /// traced when all that has returned (kernel/dma/mapping.c), so an interrupt traced between the unmap line and it
-    /// came after the free: the dma_unmap_* record moves up to its unmap line (with the queue's timer_start, which
-    /// queue_iova() traced in between). dma_unmap_sg and dma_free are traced before the work: an interrupt between one
-    /// and its unmap line came before the free, and the record moves down to right after the unmap line.
+    /// as unmap, then, strict, syncs the IOTLB and frees the IOVA, or, lazy, queues it at once). dma_unmap_page is
+    /// traced when all that has returned (kernel/dma/mapping.c): in a lazy domain an interrupt traced between the
+    /// unmap line and it came after the queueing, and the record moves up to its unmap line (with the queue's
+    /// timer_start, which queue_iova() traced in between); in a strict one it stays. dma_unmap_sg and dma_free are
+    /// traced before the work: an interrupt between one and its unmap line came before the free, and the record moves
+    /// down to right after the unmap line.
     /// </summary>
     void PlaceFree(int i)
     {
@@ -364,7 +391,12 @@ internal sealed class ReplayReorderWindow
             }
             return;
         }
-        // dma_unmap_page / dma_unmap_resource: find its unmap line behind the interrupts.
+        // dma_unmap_page / dma_unmap_resource. A strict domain syncs the IOTLB between the unmap line and the free
+        // (iommu_iotlb_sync(), a wait for the invalidation to complete): an interrupt traced there most likely ran
+        // during the wait, before the free, which happens just before the call returns and traces: the record stays.
+        // A lazy domain queues the IOVA right after the unmap line (queue_iova(), whose timer_start shows it): the
+        // record moves up to its unmap line.
+        if (!(FreesDeferred?.Invoke(e.Device) ?? false)) return;
         bool interrupted = false;
         for (int k = i - 1; k >= 0; k--)
         {

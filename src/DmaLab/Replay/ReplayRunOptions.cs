@@ -1,4 +1,5 @@
 using DmaLab.Platform;
+using DmaLab.Platform.KernelLog;
 using DmaLab.Sim;
 using DmaLab.Trace;
 
@@ -21,6 +22,9 @@ public sealed class ReplayRunOptions
     /// <summary>PCI host bridge memory windows kept out of PCI devices' IOVA space (from a platform text's dmesg).</summary>
     public IReadOnlyList<(ulong Start, ulong End, ulong Offset)> PciWindows { get; init; } = [];
     public CostModel? Costs { get; init; }
+    /// <summary>The traced machine's kernel log (--dmesg): the facts it states win over guesses from the trace
+    /// (IOMMU family, invalidation policy, swiotlb pool, PCI windows, HZ); the report lists where each fact came from.</summary>
+    public KernelLogFacts? KernelLog { get; init; }
     /// <summary>Bookkeeping only (no model, no fidelity): the fastest pass.</summary>
     public bool NoModel { get; init; }
     /// <summary>Parse on worker threads ahead of the replay (<see cref="FtraceReaderOptions.ReadAhead"/>); the report

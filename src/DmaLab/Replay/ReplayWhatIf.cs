@@ -25,7 +25,7 @@ public sealed class ReplayWhatIfReport
 /// driver work are measured. The alternative chooses its own addresses; the
 /// mapping between the primary's and its own is kept per live mapping so unmaps, frees and syncs reach the right one.
 /// </summary>
-public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegments, IReplayFlushTimer
+public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegments, IReplayFlushTimer, IReplayExplain, IReplayCounterSource
 {
     readonly IReplayModel _primary;
     readonly MachineWhatIfModel _alt;
@@ -47,6 +47,13 @@ public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegmen
     }
 
     public IReplayModel Primary => _primary;
+
+    /// <summary>The traced machine's counters and the what-if's IOTLB misses.</summary>
+    public void SampleCounters(ulong ns, IReplayObserver observer)
+    {
+        (_primary as IReplayCounterSource)?.SampleCounters(ns, observer);
+        _alt.SampleCounters(ns, observer);
+    }
     public MachineWhatIfModel Alternative => _alt;
     public string Name => _primary.Name;
 
@@ -75,6 +82,7 @@ public sealed class ReplayWhatIf : IReplayModel, ITraceEvidence, ITracedSgSegmen
         _live.TryGetValue((dev, table, primaryDma), out var s) && s.Count > 0 ? s[^1].Alt : ulong.MaxValue;
 
     public bool DefersFrees(string device) => _primary.DefersFrees(device);
+    public void ExplainLine(long line, Action<string> say) => (_primary as IReplayExplain)?.ExplainLine(line, say);
     public bool Infers(int deviceId) => _primary.Infers(deviceId);
     public ulong AfterFlush(int deviceId, ulong pages) => _primary.AfterFlush(deviceId, pages);
     public ulong Preview(in ReplayCall call, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> traceLengths) =>

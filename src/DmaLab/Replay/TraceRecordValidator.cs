@@ -47,7 +47,10 @@ public sealed class TraceRecordValidator
         {
             case TraceEventKind.Unknown:
             case TraceEventKind.TracingMarkWrite:
-                return null;
+            case TraceEventKind.TimerStart:
+            case TraceEventKind.TimerExpireEntry:
+                return null; // no device: the flush-queue timer's events name a timer and a jiffies expiry
+
             case TraceEventKind.IommuMap:
                 return Range("iova", r.Iova, r.Size) ?? Range("paddr", r.PhysAddr, r.Size);
             case TraceEventKind.IommuUnmap:

@@ -6,7 +6,7 @@ public sealed partial class TraceReplayer
 {
     bool _finished;
 
-    /// <summary>Ends the replay: closes live lifetimes for the observer, emits leak findings, infers the platform
+    /// <summary>Ends the replay: closes live lifetimes for the observer, judges what is still live (live-at-end, leaks), infers the platform
     /// and builds the report. <paramref name="stats"/> (from the reader) supplies line and event counts.</summary>
     public ReplayReport Finish(TraceReadStats? stats = null)
     {
@@ -16,29 +16,12 @@ public sealed partial class TraceReplayer
         FlushPendingIommu();
         if (_phase is { } ph) { ph.EndNs = _lastNs; ph.LiveMappingsAtEnd = _liveMappings; }
 
-        var liveByDevice = new long[_devices.Count];
-        var firstLive = new ulong[_devices.Count];
-        var firstLiveLine = new long[_devices.Count];
         foreach (int i in _table.LiveIndices().OrderBy(i => _table[i].Line))
         {
             ref var m = ref _table[i];
-            if (m.Table != ReplayTable.Coherent && liveByDevice[m.Device]++ == 0)
-            {
-                firstLive[m.Device] = m.Table == ReplayTable.Sg ? m.Phys : m.TraceDma;
-                firstLiveLine[m.Device] = m.Line;
-            }
-            _observer?.OnLifetime(m.Device, m.Lane, (ReplayLifetimeKind)m.Table, m.StartNs, _lastNs, m.TraceDma, m.Phys, m.Size, m.Line, liveAtEnd: true);
+            _observer?.OnLifetime(m.Device, m.Lane, (ReplayLifetimeKind)m.Table, m.StartNs, _lastNs, m.TraceDma, m.Phys, m.Size, m.Line, liveAtEnd: true, m.Dir);
         }
-        foreach (var d in _devices)
-        {
-            if (d.LiveMappings <= 0) continue;
-            long n = _findingCounts.GetValueOrDefault("leak-at-end") + 1;
-            _findingCounts["leak-at-end"] = n;
-            if (n <= _opt.MaxFindingsPerKind)
-                _findings.Add(new Analysis.Finding("leak-at-end", d.Name, firstLive[d.Id],
-                    $"{d.LiveMappings} streaming mapping(s), {d.LiveBytes} bytes, still mapped at the end of the trace (first from line {firstLiveLine[d.Id]})",
-                    firstLiveLine[d.Id]));
-        }
+        var liveAtEnd = JudgeLiveAtEnd();
 
         var platform = InferPlatform();
         double duration = _anyTime && _lastNs > _firstNs ? (_lastNs - _firstNs) / 1e9 : 0;
@@ -46,31 +29,68 @@ public sealed partial class TraceReplayer
         foreach (var d in _devices) { maps += d.Maps; live += d.LiveMappings; liveBytes += d.LiveBytes; liveAllocs += d.LiveAllocs; unmatched += d.UnmatchedUnmaps; }
 
         var dmaOpsByDevice = platform.Devices.ToDictionary(x => x.Name, x => x.DmaOps, StringComparer.Ordinal);
+        var devices = _devices.Select(d => Owner(d, dmaOpsByDevice.GetValueOrDefault(d.Name))).ToList();
+        var processes = _processes.Select(p => Owner(p, null)).ToList();
+        var events = stats?.EventCounts ?? new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var fidelity = _fidelity;
+        var phases = _phases;
+        if (_filter is not null)
+        {
+            // The report shows the events in view; the model and the bookkeeping above saw them all.
+            var viewLive = ViewLive();
+            devices = _devices.Where(d => _viewDevices.ContainsKey(d.Id) || viewLive.ContainsKey(d.Id))
+                .Select(d => ViewOwner(devices[d.Id], _viewDevices.GetValueOrDefault(d.Id), viewLive.GetValueOrDefault(d.Id).Mappings, viewLive.GetValueOrDefault(d.Id).Bytes)).ToList();
+            processes = _viewProcesses.Keys.Order().Select(i => ViewOwner(processes[i], _viewProcesses[i], 0, 0)).ToList();
+            events = new SortedDictionary<string, long>(_viewEventCounts, StringComparer.Ordinal);
+            fidelity = ViewFidelity();
+            phases = _phases.Where(PhaseInView).ToList();
+            maps = devices.Sum(d => d.Maps);
+            live = viewLive.Values.Sum(v => v.Mappings);
+            liveBytes = viewLive.Values.Sum(v => v.Bytes);
+            unmatched = devices.Sum(d => d.UnmatchedUnmaps ?? 0);
+        }
         return new ReplayReport
         {
+            ReorderedCalls = ReorderedCalls,
+            Explain = _explain,
+            FloatedCalls = FloatedCalls,
             Input = _opt.Input,
-            Lines = stats?.EventLines ?? _events,
+            Lines = _filter is not null ? _viewEvents : stats?.EventLines ?? _events,
+            Filter = _filter?.Describe(),
+            EventLinesInTrace = stats?.EventLines ?? _events,
             SkippedLines = (stats?.MalformedLines ?? 0) + _malformedEvents,
             MalformedEvents = _malformedEvents,
             TotalLines = stats?.Lines ?? _events,
             UnknownEventLines = stats?.UnknownEventLines ?? 0,
             Compression = stats?.Compression ?? "",
-            Events = stats?.EventCounts ?? new SortedDictionary<string, long>(StringComparer.Ordinal),
-            Devices = _devices.Select(d => Owner(d, dmaOpsByDevice.GetValueOrDefault(d.Name))).ToList(),
-            Processes = _processes.Select(p => Owner(p, null)).ToList(),
+            InputFormat = stats?.Format ?? "",
+            InputNotes = stats?.Notes.ToList() ?? new(),
+            Events = events,
+            Devices = devices,
+            Processes = processes,
             LiveMappingsAtEnd = live,
+            CallSites = _sites.Top(_opt.MaxCallSites),
+            CallSiteCount = _sites.Count,
+            StackLines = stats?.StackLines ?? 0,
+            OrphanStacks = stats?.OrphanStacks ?? 0,
             LiveBytesAtEnd = liveBytes,
             LiveAllocsAtEnd = liveAllocs,
             UnmatchedUnmaps = unmatched,
-            Fidelity = _fidelity,
+            Fidelity = fidelity,
             Findings = _findings,
             FindingCounts = _findingCounts,
+            FindingGroups = _findingGroups.Select(kv => new ReplayFindingGroup(kv.Key.Kind, kv.Key.Device, kv.Value.Count,
+                ReplayFindingKinds.IsInformational(kv.Key.Kind), kv.Value.FirstLine)).OrderBy(g => g.Kind, StringComparer.Ordinal).ThenBy(g => g.Device, StringComparer.Ordinal).ToList(),
+            LiveAtEnd = liveAtEnd,
             Platform = platform,
-            Phases = _phases,
+            Phases = phases,
             DroppedPhases = _droppedPhases,
             Malformed = MergeMalformed(stats?.Malformed),
             Lost = stats?.Lost ?? new(),
             LostEventCount = stats?.LostEventCount ?? 0,
+            BinaryOffset = stats?.BinaryOffset ?? -1,
+            BinaryLine = stats?.BinaryLine ?? 0,
+            BinaryBytesDropped = stats?.BinaryBytesDropped ?? 0,
             FirstTimestampNs = _firstNs,
             LastTimestampNs = _lastNs,
             DurationSeconds = duration,
@@ -85,6 +105,15 @@ public sealed partial class TraceReplayer
     {
         if (_malformedList.Count == 0) return parsed ?? new();
         return (parsed ?? []).Concat(_malformedList).OrderBy(m => m.Line).Take(TraceReadStats.MaxListed).ToList();
+    }
+
+    bool PhaseInView(ReplayPhase p)
+    {
+        var f = _filter!;
+        if (f.Phases.Count > 0 && !f.Phases.Contains(p.Name)) return false;
+        if (f.FromSeconds is double from && p.EndNs < (ulong)Math.Round(from * 1e9)) return false;
+        if (f.ToSeconds is double to && p.StartNs > (ulong)Math.Round(to * 1e9)) return false;
+        return true;
     }
 
     static ReplayOwnerReport Owner(ReplayCounters c, string? dmaOps)

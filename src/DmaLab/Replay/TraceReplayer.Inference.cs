@@ -91,37 +91,8 @@ public sealed partial class TraceReplayer
         if (anyGroups) reasons.Add("iommu group/attach events name devices behind an IOMMU");
         if (swiotlb) reasons.Add($"swiotlb_bounced events{(forced ? " with FORCE (swiotlb=force)" : "")}");
 
-        string kind = "none";
-        if (iommu)
-        {
-            string? smmu = _devices.Select(x => x.Name).FirstOrDefault(n => n.Contains("smmu", StringComparison.OrdinalIgnoreCase));
-            string? dmar = _devices.Select(x => x.Name).FirstOrDefault(n => n.Contains("dmar", StringComparison.OrdinalIgnoreCase));
-            bool allPci = devices.Count > 0 && devices.All(x => x.Bus == "pci");
-            if (smmu is not null)
-            {
-                kind = smmu.Contains("v3", StringComparison.OrdinalIgnoreCase) ? "arm-smmu-v3" : "arm-smmu";
-                reasons.Add($"device {smmu} is the SMMU itself (it allocates its queues through the DMA API)");
-            }
-            else if (dmar is not null)
-            {
-                kind = "intel-vtd";
-                reasons.Add($"device {dmar} is a VT-d DMA remapping unit");
-            }
-            else if (_unpairedCount > 0)
-            {
-                kind = "arm-smmu";
-                reasons.Add("IOVAs mapped by the IOMMU layer itself with no dma:* call (a software-managed MSI doorbell, as on ARM SMMU with a GIC ITS)");
-            }
-            else if (allPci)
-            {
-                kind = "intel-vtd";
-                reasons.Add("only PCI devices and no software-managed MSI mapping (x86 interrupt remapping); VT-d and AMD-Vi look alike in these events, VT-d assumed");
-            }
-            else kind = "unknown";
-            if (_unpairedCount > 0 && smmu is not null)
-                reasons.Add($"{_unpairedCount} iommu:map event(s) with no dma:* call of the same task/CPU covering them (MSI doorbell)");
-        }
-
+        string kind = "none", description = "no IOMMU";
+        if (iommu) (kind, description) = InferIommuKind(devices, reasons);
         string layout = "unknown";
         var overlapping = _devices.Where(x => x.IovaOverlapsOtherDevice).Select(x => x.Name).ToList();
         var translated = devices.Where(x => x.DmaOps == "iommu-dma").ToList();
@@ -143,6 +114,7 @@ public sealed partial class TraceReplayer
             DmaOps = dmaOps,
             Iommu = iommu,
             IommuKind = kind,
+            IommuDescription = description,
             DomainLayout = iommu ? layout : "none",
             Swiotlb = swiotlb,
             SwiotlbForced = forced,
@@ -153,5 +125,51 @@ public sealed partial class TraceReplayer
             UnpairedIommuMapCount = _unpairedCount,
             Reasons = reasons,
         };
+    }
+
+    /// <summary>
+    /// The IOMMU family as far as the events prove it, and never further: the IOMMU's own device allocating its queues
+    /// names it (an "...smmu..." or "dmar..." device); iommu:map events of the IOMMU layer itself next to dma:* calls are a
+    /// software-managed MSI doorbell (IOMMU_RESV_SW_MSI: ARM SMMUs, or virtio-iommu without a PROBE MSI region); PCI
+    /// devices whose dma:* mapping got the top page below 4 GiB, which such a doorbell would have taken first, sit
+    /// behind an IOMMU with a hardware MSI window (IOMMU_RESV_MSI at 0xfee00000: VT-d, AMD-Vi, or virtio-iommu on
+    /// x86), which these events cannot tell apart. Anything less is "unknown". The kernel log (--dmesg) names the
+    /// family outright.
+    /// </summary>
+    (string Kind, string Description) InferIommuKind(List<InferredDevice> devices, List<string> reasons)
+    {
+        string? smmu = _devices.Select(x => x.Name).FirstOrDefault(n => n.Contains("smmu", StringComparison.OrdinalIgnoreCase));
+        string? dmar = _devices.Select(x => x.Name).FirstOrDefault(n => n.Contains("dmar", StringComparison.OrdinalIgnoreCase));
+        bool allPci = devices.Count > 0 && devices.All(x => x.Bus == "pci");
+        if (smmu is not null)
+        {
+            bool v3 = smmu.Contains("v3", StringComparison.OrdinalIgnoreCase);
+            reasons.Add($"device {smmu} is the SMMU itself (it allocates its queues through the DMA API)");
+            if (_unpairedCount > 0 && _pairedIommuMaps > 0)
+                reasons.Add($"{_unpairedCount} iommu:map event(s) with no dma:* call of the same task/CPU covering them (MSI doorbell)");
+            return v3 ? ("arm-smmu-v3", "ARM SMMUv3") : ("arm-smmu", "ARM SMMU (v1/v2)");
+        }
+        if (dmar is not null)
+        {
+            reasons.Add($"device {dmar} is a VT-d DMA remapping unit");
+            return ("intel-vtd", "Intel VT-d");
+        }
+        if (_pairedIommuMaps == 0)
+        {
+            reasons.Add("iommu:* events without dma:* calls (a kernel before 6.12): they do not show the IOMMU family (pass the kernel log with --dmesg)");
+            return ("unknown", "an IOMMU of unknown family");
+        }
+        if (_unpairedCount > 0)
+        {
+            reasons.Add($"{_unpairedCount} IOVA(s) mapped by the IOMMU layer itself with no dma:* call (a software-managed MSI doorbell: ARM SMMU, or virtio-iommu without a PROBE MSI region); the family is not shown");
+            return ("unknown", "an IOMMU with a software-managed MSI doorbell (ARM SMMU or virtio-iommu)");
+        }
+        if (allPci && _pairedTopPage)
+        {
+            reasons.Add("PCI devices only, and a dma:* mapping got IOVA 0xfffff000, which a software-managed MSI doorbell would have taken: a hardware MSI window, as on x86; VT-d, AMD-Vi and virtio-iommu look alike in these events (pass the kernel log with --dmesg)");
+            return ("x86-unknown", "x86 IOMMU (VT-d, AMD-Vi or virtio-iommu)");
+        }
+        reasons.Add("the events do not show the IOMMU family (pass the kernel log with --dmesg)");
+        return ("unknown", "an IOMMU of unknown family");
     }
 }

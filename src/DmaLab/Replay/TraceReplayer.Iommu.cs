@@ -22,6 +22,9 @@ public sealed partial class TraceReplayer
     readonly List<UnpairedIommuMap> _unpaired = new();
     long _unpairedCount;
     long _iommuMaps, _iommuUnmaps;
+    long _pairedIommuMaps;
+    // A dma:* mapping at the top page below 4 GiB: no IOMMU-layer MSI doorbell page took it (see InferPlatform).
+    bool _pairedTopPage;
 
     // The context of an iommu:map is the task, CPU and interrupt level: an interrupt traced with the task's pid runs
     // its own DMA-API calls and must not take the task's pending maps.
@@ -81,6 +84,8 @@ public sealed partial class TraceReplayer
             if (meets)
             {
                 paired = true;
+                _pairedIommuMaps++;
+                if (m.Iova == 0xffff_f000UL) _pairedTopPage = true;
                 d.IommuMaps++;
                 d.IommuMappedBytes += m.Size;
             }

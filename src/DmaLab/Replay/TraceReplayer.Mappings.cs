@@ -43,11 +43,13 @@ public sealed partial class TraceReplayer
         bool tracked = TrackCacheline(r, d.Name, phys, out ulong cln);
         _table.Add(new MapKey(ReplayTable.Single, d.Id, dma), new LiveMapping
         {
+            InView = _inView,
             TraceDma = dma, ModelDma = modelDma, Phys = phys, Size = size, StartNs = ns, Line = r.Line,
-            Device = d.Id, Process = _lastProcess, Lane = TakeLane(d.Id), Dir = r.Dir,
+            Device = d.Id, Process = _lastProcess, Lane = TakeLane(d.Id), Dir = r.Dir, Site = _sites.OnMap(r.Stack, d.Name, size),
             CachelineTracked = tracked, Cacheline = cln, Table = ReplayTable.Single,
         });
         d.OnMap(ns, size, sg: false);
+        ObserveLive(d, ns);
         p.OnMap(ns, size, sg: false);
         PhaseMap(size);
     }
@@ -96,6 +98,7 @@ public sealed partial class TraceReplayer
         _model?.Unmap(Call(r, d.Id, m.Phys, r.Size, m.ModelDma));
         Close(key, best, bestPrev, ns, ReplayLifetimeKind.Single);
         d.OnUnmap(ns, m.Size, sg: false, matched: true);
+        ObserveLive(d, ns);
         _processes[m.Process < 0 ? _lastProcess : m.Process].LiveMappingsDec(ns, m.Size);
         p.Unmaps++;
         PhaseUnmap(true);
@@ -105,9 +108,11 @@ public sealed partial class TraceReplayer
     {
         ref var m = ref _table[index];
         if (m.CachelineTracked) UntrackCacheline(m.Cacheline);
+        _sites.OnEnd(m.Site, m.Size);
+        if (m.Table != ReplayTable.Coherent) _lifetimes.Completed(m.Device, m.Table, m.Size, ns - m.StartNs);
         if (_observer is not null)
         {
-            _observer.OnLifetime(m.Device, m.Lane, kind, m.StartNs, ns, m.TraceDma, m.Phys, m.Size, m.Line, liveAtEnd: false);
+            _observer.OnLifetime(m.Device, m.Lane, kind, m.StartNs, ns, m.TraceDma, m.Phys, m.Size, m.Line, liveAtEnd: false, m.Dir);
             ReleaseLane(m.Device, m.Lane);
         }
         _table.Remove(key, index, prev);
@@ -176,12 +181,14 @@ public sealed partial class TraceReplayer
         if (tracked) for (int i = 1; i < phys.Length; i++) TrackCacheline(r, d.Name, phys[i], out _);
         _table.Add(new MapKey(ReplayTable.Sg, d.Id, phys[0]), new LiveMapping
         {
+            InView = _inView,
             TraceDma = firstDma, ModelDma = modelFirst, Phys = phys[0], Size = bytes, StartNs = ns, Line = r.Line,
             SgHash = HashList(phys, phys.Length), SgListed = phys.Length, SgNents = nents,
-            Device = d.Id, Process = _lastProcess, Lane = TakeLane(d.Id), Dir = r.Dir,
+            Device = d.Id, Process = _lastProcess, Lane = TakeLane(d.Id), Dir = r.Dir, Site = _sites.OnMap(r.Stack, d.Name, bytes),
             CachelineTracked = tracked, Cacheline = cln, Table = ReplayTable.Sg,
         });
         d.OnMap(ns, bytes, sg: true);
+        ObserveLive(d, ns);
         p.OnMap(ns, bytes, sg: true);
         PhaseMap(bytes);
     }
@@ -224,6 +231,7 @@ public sealed partial class TraceReplayer
             for (int i = 1; i < phys.Length && i < m.SgListed; i++) UntrackCacheline(phys[i] >> _cachelineShift);
         Close(key, best, bestPrev, ns, ReplayLifetimeKind.Sg);
         d.OnUnmap(ns, m.Size, sg: true, matched: true);
+        ObserveLive(d, ns);
         _processes[m.Process < 0 ? _lastProcess : m.Process].LiveMappingsDec(ns, m.Size);
         p.Unmaps++;
         p.SgUnmaps++;
@@ -263,8 +271,9 @@ public sealed partial class TraceReplayer
             d.IovaOverlapsOtherDevice = true;
         _table.Add(new MapKey(ReplayTable.Coherent, d.Id, dma), new LiveMapping
         {
+            InView = _inView,
             TraceDma = dma, ModelDma = modelDma, Size = r.Size, StartNs = ns, Line = r.Line, Device = d.Id,
-            Process = _lastProcess, Lane = TakeLane(d.Id), Dir = r.Dir, Table = ReplayTable.Coherent,
+            Process = _lastProcess, Lane = TakeLane(d.Id), Dir = r.Dir, Table = ReplayTable.Coherent, Site = _sites.OnMap(r.Stack, d.Name, r.Size),
         });
     }
 

@@ -18,6 +18,9 @@ public sealed partial class TraceReplayer
     readonly ReplayOptions _opt;
     readonly IReplayModel? _model;
     readonly IReplayObserver? _observer;
+    readonly IReplayCounterSource? _counterSource;
+    readonly ReplayCallSites _sites = new();
+    ulong _nextCounterNs;
     readonly ReplayMappingTable _table = new();
     readonly NameTable _deviceNames = new();
     readonly List<ReplayDeviceStats> _devices = new();
@@ -43,6 +46,7 @@ public sealed partial class TraceReplayer
     long _liveMappings;
 
     readonly ReplayReorderWindow? _window;
+    readonly List<string>? _explain;
     readonly ITraceEvidence? _evidence;
     readonly Dictionary<int, string> _attachedByPid = new();
 
@@ -54,6 +58,14 @@ public sealed partial class TraceReplayer
             _window = new ReplayReorderWindow(_opt.ReorderWindow) { FreesDeferred = _model.DefersFrees };
         _evidence = _window is null ? null : _model as ITraceEvidence;
         _observer = _opt.Observer;
+        _counterSource = _observer is null ? null : _model as IReplayCounterSource;
+        _filter = _opt.Filter is { IsEmpty: false } f ? f : null;
+        if (_opt.ExplainLine != 0)
+        {
+            _explain = new List<string>();
+            if (_window is not null) { _window.ExplainLine = _opt.ExplainLine; _window.Say = _explain.Add; }
+            (_model as IReplayExplain)?.ExplainLine(_opt.ExplainLine, _explain.Add);
+        }
         _fidelity.Model = _model?.Name ?? "";
         _validator = _opt.Validator ?? new TraceRecordValidator();
         int cl = Math.Max(1, _opt.CachelineBytes);
@@ -63,10 +75,17 @@ public sealed partial class TraceReplayer
     /// <summary>Reads every record of <paramref name="reader"/> through a new replayer and returns the report.</summary>
     public static ReplayReport Replay(FtraceReader reader, ReplayOptions? options = null)
     {
+        using var ahead = FtraceReadAhead.Open(reader);
+        return Replay((ITraceRecordSource)ahead, options);
+    }
+
+    /// <summary>Reads every record of <paramref name="source"/> (any form: <see cref="TraceSource.Open"/>) through a
+    /// new replayer and returns the report.</summary>
+    public static ReplayReport Replay(ITraceRecordSource source, ReplayOptions? options = null)
+    {
         var replayer = new TraceReplayer(options);
-        using (var ahead = FtraceReadAhead.Open(reader))
-            while (ahead.Read()) ahead.Exchange(replayer.ConsumeOwned(ahead.Current));
-        return replayer.Finish(reader.Stats);
+        while (source.Read()) source.Exchange(replayer.ConsumeOwned(source.Current));
+        return replayer.Finish(source.Stats);
     }
 
     public IReadOnlyList<ReplayDeviceStats> Devices => _devices;
@@ -94,6 +113,10 @@ public sealed partial class TraceReplayer
 
     bool PassesWindow(TraceRecord r)
     {
+        if (!_sawDmaApi && r.Kind is not (TraceEventKind.IommuMap or TraceEventKind.IommuUnmap or TraceEventKind.IommuAddDeviceToGroup
+                or TraceEventKind.IommuRemoveDeviceFromGroup or TraceEventKind.IommuAttachDeviceToDomain or TraceEventKind.IommuDetachDeviceFromDomain
+                or TraceEventKind.IommuIoPageFault or TraceEventKind.SwiotlbBounced or TraceEventKind.TracingMarkWrite or TraceEventKind.Unknown))
+            _sawDmaApi = true;
         if (_windowOpen) return false;
         switch (r.Kind)
         {
@@ -202,6 +225,9 @@ public sealed partial class TraceReplayer
             pages = PagesOf(traced, size);
         }
         ulong now = _model.Preview(Call(c, id, phys, size), c.PhysAddrs, c.Lengths);
+        if (c.Line == _opt.ExplainLine)
+            _explain?.Add($"before interrupt line {x.Line} ({x.EventName}): the allocation, made there, would get " +
+                          (now == ulong.MaxValue ? "nothing the model can tell" : $"0x{now:x}") + $" (traced 0x{traced:x})");
         if (now == ulong.MaxValue || now != traced) return false;
         ulong page = traced & ~0xFFFUL;
         switch (x.Kind)
@@ -243,11 +269,15 @@ public sealed partial class TraceReplayer
     {
         _fidelity.Compared++;
         if (matched) _fidelity.Matched++;
-        if (r.OrderInferred || _model!.Infers(device))
+        bool inferred = r.OrderInferred || _model!.Infers(device);
+        if (inferred)
         {
             _fidelity.Inferred++;
             if (matched) _fidelity.InferredMatched++;
         }
+        if (r.Line == _opt.ExplainLine)
+            _explain?.Add($"compared with the kernel's address: {(matched ? "equal" : "different")}, " +
+                          (inferred ? "inferred (the order or the flush instants it rests on were chosen, not read)" : "determined by the trace's order"));
     }
 
     void DrainWindow()
@@ -256,6 +286,12 @@ public sealed partial class TraceReplayer
         while (_window.Count > 0) ProcessWindowHead();
     }
 
+    bool _sawDmaApi;
+
+    /// <summary>Whether the iommu:* events went to <see cref="ReplayOptions.IommuLayer"/>: it was asked for and no dma:*
+    /// event came (the DMA API is traced since Linux 6.12, and then the replay compares at that layer).</summary>
+    public bool IommuLayerFed => _opt.IommuLayer is not null && !_sawDmaApi;
+
     /// <summary>Map calls replayed ahead of an interrupt traced inside them (see <see cref="ReplayReorderWindow"/>).</summary>
     public long ReorderedCalls => _window?.Reordered ?? 0;
 
@@ -263,12 +299,21 @@ public sealed partial class TraceReplayer
     /// traced address.</summary>
     public long FloatedCalls => _window?.Floated ?? 0;
 
-    void Process(TraceRecord r)
+    void ProcessCore(TraceRecord r)
     {
+        if (r.Line == _opt.ExplainLine && _explain is not null)
+            _explain.Add($"line {r.Line}: {r.EventName} by {r.Task}-{r.Pid} on CPU {r.Cpu} at {(r.IrqLevel == 2 ? "hardirq" : r.IrqLevel == 1 ? "softirq" : "task")} level" +
+                         (r.Device.Length > 0 ? $", device {r.Device}" : "") + $" (record {_events + 1:N0} in replay order)");
         _events++;
+        if (_model is not null) NoteRecent(r);
         ulong ns = r.TimestampNs;
         if (!_anyTime) { _firstNs = ns; _anyTime = true; }
         if (ns > _lastNs) _lastNs = ns;
+        if (_counterSource is not null && ns >= _nextCounterNs)
+        {
+            _counterSource.SampleCounters(ns, _observer!);
+            _nextCounterNs = ns + IReplayCounterSource.IntervalNs;
+        }
         if (_phase is { } ph) ph.Events++;
         else if (_phases.Count == 0 && r.Kind != TraceEventKind.TracingMarkWrite)
         {
@@ -311,21 +356,24 @@ public sealed partial class TraceReplayer
             case TraceEventKind.DmaSyncSgForCpu:
             case TraceEventKind.DmaSyncSgForDevice: OnSync(r); break;
             case TraceEventKind.SwiotlbBounced: OnBounced(r); break;
-            case TraceEventKind.IommuMap: OnIommuMap(r); OnLayerMap(r); break;
-            case TraceEventKind.IommuUnmap: OnIommuUnmap(r); break;
+            case TraceEventKind.IommuMap: OnIommuMap(r); OnLayerMap(r); if (IommuLayerFed) _opt.IommuLayer!.OnMap(r); break;
+            case TraceEventKind.IommuUnmap: OnIommuUnmap(r); if (IommuLayerFed) _opt.IommuLayer!.OnUnmap(r); break;
             case TraceEventKind.IommuIoPageFault:
             {
                 var d = Device(r);
                 d.IoPageFaults++;
                 AddFinding("io-page-fault", r, d.Name, r.DmaAddr,
                     $"IOMMU fault at IOVA 0x{r.DmaAddr:x} (flags 0x{r.FaultFlags:x}, driver {r.Driver})");
-                _observer?.OnInstant(d.Id, ns, "io_page_fault", $"iova=0x{r.DmaAddr:x} flags=0x{r.FaultFlags:x}", r.Line);
                 break;
             }
-            case TraceEventKind.IommuAddDeviceToGroup: Device(r).IommuGroup = r.GroupId; break;
+            case TraceEventKind.IommuAddDeviceToGroup:
+                Device(r).IommuGroup = r.GroupId;
+                if (IommuLayerFed) _opt.IommuLayer!.OnAttach(r);
+                break;
             case TraceEventKind.IommuRemoveDeviceFromGroup: break;
             case TraceEventKind.IommuAttachDeviceToDomain:
                 Device(r).AttachedToDomain = true;
+                if (IommuLayerFed) _opt.IommuLayer!.OnAttach(r);
                 _attachedByPid[r.Pid] = r.Device;
                 break;
             case TraceEventKind.IommuDetachDeviceFromDomain: break;
@@ -416,16 +464,68 @@ public sealed partial class TraceReplayer
 
     void AddFinding(string kind, TraceRecord r, string device, ulong addr, string message)
     {
+        if (_inView) _sites.OnFinding(r.Stack, device);
+        AddFinding(kind, device, addr, message, r.Line);
+    }
+
+    void AddFinding(string kind, string device, ulong addr, string message, long line)
+    {
+        if (!_inView) return;
         long n = _findingCounts.GetValueOrDefault(kind) + 1;
         _findingCounts[kind] = n;
-        if (n <= _opt.MaxFindingsPerKind) _findings.Add(new Finding(kind, device, addr, message, r.Line));
+        ref var g = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_findingGroups, (kind, device), out bool seen);
+        if (!seen) g.FirstLine = line;
+        g.Count++;
+        if (n <= _opt.MaxFindingsPerKind) _findings.Add(new Finding(kind, device, addr, message, line));
+        if (_observer is not null) _observer.OnInstant(_devices.FindIndex(x => x.Name == device), _lastNs, kind, message, line);
     }
+
+    /// <summary>Tells the observer a device's live streaming mappings and bytes after a map or unmap.</summary>
+    void ObserveLive(ReplayDeviceStats d, ulong ns)
+    {
+        if (_observer is null) return;
+        _observer.OnCounter(ReplayCounterKind.LiveMappings, d.Id, d.Name, ns, d.LiveMappings);
+        _observer.OnCounter(ReplayCounterKind.LiveBytes, d.Id, d.Name, ns, d.LiveBytes);
+    }
+
+    readonly Dictionary<(string Kind, string Device), (long Count, long FirstLine)> _findingGroups = new();
 
     void Mismatch(TraceRecord r, ulong expected, ulong got)
     {
+        if (!_inView) return;
+        string exp = $"0x{expected:x}", gotText = got == ulong.MaxValue ? "DMA_MAPPING_ERROR" : $"0x{got:x}";
         if (_fidelity.FirstMismatches.Count < _opt.MaxMismatchesListed)
-            _fidelity.FirstMismatches.Add(new FidelityMismatch(r.Line, r.Device, r.EventName,
-                $"0x{expected:x}", got == ulong.MaxValue ? "DMA_MAPPING_ERROR" : $"0x{got:x}"));
+            _fidelity.FirstMismatches.Add(new FidelityMismatch(r.Line, r.Device, r.EventName, exp, gotText));
+        foreach (var m in _fidelity.FirstMismatchByDevice)
+            if (m.Device == r.Device) return;
+        _fidelity.FirstMismatchByDevice.Add(new FidelityMismatch(r.Line, r.Device, r.EventName, exp, gotText) { Context = RecentLines(r.Cpu) });
+    }
+
+    // The last few lines replayed on each CPU, for the context of a device's first mismatch.
+    const int RecentPerCpu = 8;
+    long[] _recent = new long[RecentPerCpu * 4];
+    int[] _recentNext = new int[4];
+
+    void NoteRecent(TraceRecord r)
+    {
+        int cpu = r.Cpu < 0 ? 0 : r.Cpu;
+        if (cpu >= _recentNext.Length)
+        {
+            if (cpu >= 4096) return;
+            int n = Math.Max(cpu + 1, _recentNext.Length * 2);
+            Array.Resize(ref _recentNext, n);
+            Array.Resize(ref _recent, n * RecentPerCpu);
+        }
+        _recent[cpu * RecentPerCpu + (_recentNext[cpu]++ & (RecentPerCpu - 1))] = r.Line;
+    }
+
+    List<long> RecentLines(int cpu)
+    {
+        var list = new List<long>(RecentPerCpu);
+        if (cpu < 0 || cpu >= _recentNext.Length) return list;
+        int next = _recentNext[cpu];
+        for (int k = Math.Max(0, next - RecentPerCpu); k < next; k++) list.Add(_recent[cpu * RecentPerCpu + (k & (RecentPerCpu - 1))]);
+        return list;
     }
 
     ReplayCall Call(TraceRecord r, int device, ulong phys, ulong size, ulong modelDma = 0, bool bounced = false)

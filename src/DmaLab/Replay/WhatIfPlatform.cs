@@ -96,7 +96,9 @@ public static class WhatIfPlatform
 
     static IommuSpec Instance(string model, string compatible) => new()
     {
-        Name = IommuName, Model = model, Compatible = compatible, Ias = 48, Oas = 48,
+        Name = IommuName, Model = model, Compatible = compatible, Ias = model == "VirtioIommu" ? 64 : 48, Oas = model == "VirtioIommu" ? 64 : 48,
+        // QEMU's x86 virtio-iommu reports the MSI window through PROBE.
+        VirtioProbeMsi = model == "VirtioIommu",
     };
 
     /// <summary>The DmaLab driver, compatible and architecture of a replay IOMMU family.</summary>
@@ -105,6 +107,7 @@ public static class WhatIfPlatform
         if (ReferenceEquals(f, ReplayIommuFamily.AmdVi)) return ("AmdIommu", "amd,iommu", "x86_64");
         if (ReferenceEquals(f, ReplayIommuFamily.ArmSmmuV3)) return ("ArmSmmuV3", "arm,smmu-v3", "arm64");
         if (ReferenceEquals(f, ReplayIommuFamily.ArmSmmu)) return ("ArmSmmu", "arm,mmu-500", "arm64");
+        if (ReferenceEquals(f, ReplayIommuFamily.VirtioIommu)) return ("VirtioIommu", "virtio,pci-iommu", "x86_64");
         return ("IntelVtd", "intel,vt-d", "x86_64");
     }
 }

@@ -38,6 +38,11 @@ internal sealed class FtraceChunk
     public ulong[] ListPool = new ulong[1024];
     public int ListUsed;
     public long Lines, CommentLines, BlankLines, EventLines, UnknownEventLines, TimerLines, MalformedLines, LostEventCount;
+    /// <summary>Lines of stack traces ("&lt;stack trace&gt;" entries and their frames) and the stacks that had no event
+    /// before them in the run to belong to.</summary>
+    public long StackLines, OrphanStacks;
+    /// <summary>Stacks of the run's packed events (<see cref="PackedRecord.Stack"/>).</summary>
+    public readonly List<string> Stacks = new();
     /// <summary>Malformed lines so far at the last unparseable line before the run's first event line (0: none):
     /// the reader gives up on input that has no event line among its first lines.</summary>
     public long MalformedAtLastCheck;
@@ -57,6 +62,8 @@ internal sealed class FtraceChunk
         TextLength = 0; SingleLine = Cut = Last = false; EndOffset = 0; Error = null; ErrorOffset = 0;
         Count = FullCount = ListUsed = 0;
         Lines = CommentLines = BlankLines = EventLines = UnknownEventLines = TimerLines = MalformedLines = LostEventCount = 0;
+        StackLines = OrphanStacks = 0;
+        Stacks.Clear();
         MalformedAtLastCheck = 0;
         Malformed.Clear();
         Lost.Clear();
@@ -76,7 +83,7 @@ internal sealed class FtraceChunk
         p.Line = line; p.Pid = r.Pid; p.Cpu = r.Cpu;
         p.DeviceId = deviceId; p.TaskId = taskId; p.FlagsId = flagsId; p.EventId = eventId;
         p.FullNents = r.FullNents; p.FullEnts = r.FullEnts;
-        p.Kind = r.Kind; p.Dir = r.Dir; p.Truncated = r.Truncated;
+        p.Kind = r.Kind; p.Dir = r.Dir; p.Truncated = r.Truncated; p.Stack = -1;
         if (!PackedRecord.Fits(r))
         {
             if (FullCount == Records.Length)
@@ -100,6 +107,14 @@ internal sealed class FtraceChunk
         r.DmaAddrs.CopyTo(pool[r.PhysCount..]);
         r.Lengths.CopyTo(pool[(r.PhysCount + r.DmaCount)..]);
         ListUsed += lists;
+    }
+
+    /// <summary>Gives event <paramref name="index"/> of the run its stack.</summary>
+    public void SetStack(int index, string stack)
+    {
+        ref var p = ref Packed[index];
+        if (p.Full >= 0) Records[p.Full].Stack = stack;
+        else { p.Stack = Stacks.Count; Stacks.Add(stack); }
     }
 
     public void CountEvent(int nameId)

@@ -165,6 +165,7 @@ internal sealed partial class FtraceLineParser
     public bool TryParseFields(TraceEventKind kind, ReadOnlySpan<byte> f, TraceRecord r, out string? reason)
     {
         reason = null;
+        if (f.StartsWith(FailedToParse)) return TryParseRaw(kind, f[FailedToParse.Length..], r, out reason);
         if (FastPath)
         {
             if (TryParseFieldsFast(kind, f, r)) return true;

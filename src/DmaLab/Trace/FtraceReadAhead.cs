@@ -21,7 +21,7 @@ namespace DmaLab.Trace;
 /// text at 188 ns per event, against 304–473 ns on one thread.
 /// </para>
 /// </summary>
-internal sealed unsafe class FtraceReadAhead : IDisposable
+internal sealed unsafe class FtraceReadAhead : ITraceRecordSource
 {
     /// <summary>Most worker threads (parsing costs about twice the dma-direct replay per event; more workers than
     /// that only fill the ring sooner).</summary>
@@ -44,6 +44,8 @@ internal sealed unsafe class FtraceReadAhead : IDisposable
     int _index;
     bool _done;
     TraceRecord _current;
+
+    bool _ownsReader;
 
     FtraceReadAhead(FtraceReader reader, int workers)
     {
@@ -72,6 +74,18 @@ internal sealed unsafe class FtraceReadAhead : IDisposable
     /// is on; otherwise a plain pass-through.</summary>
     public static FtraceReadAhead Open(FtraceReader reader) =>
         new(reader, reader.Options.ReadAhead ? Math.Clamp(Environment.ProcessorCount - 1, 0, MaxWorkers) : 0);
+
+    /// <summary><see cref="Open(FtraceReader)"/>, disposing the reader with the read-ahead (<see cref="TraceSource.Open"/>).</summary>
+    internal static FtraceReadAhead OpenOwned(FtraceReader reader)
+    {
+        var a = Open(reader);
+        a._ownsReader = true;
+        return a;
+    }
+
+    public string SourceName => _reader.SourceName;
+    public TraceReadStats Stats => _reader.Stats;
+    public NameTable Devices => _reader.Devices;
 
     /// <summary>With or without worker threads whatever the machine (tests).</summary>
     internal static FtraceReadAhead Open(FtraceReader reader, bool threaded, int workers = 1) => new(reader, threaded ? workers : 0);
@@ -223,12 +237,15 @@ internal sealed unsafe class FtraceReadAhead : IDisposable
     /// does or closes) before the reader is disposed.</summary>
     public void Dispose()
     {
-        if (!Threaded || _stop) return;
-        lock (_gate)
+        if (Threaded && !_stop)
         {
-            _stop = true;
-            Monitor.PulseAll(_gate);
+            lock (_gate)
+            {
+                _stop = true;
+                Monitor.PulseAll(_gate);
+            }
+            foreach (var t in _workers) t.Join();
         }
-        foreach (var t in _workers) t.Join();
+        if (_ownsReader) { _ownsReader = false; _reader.Dispose(); }
     }
 }

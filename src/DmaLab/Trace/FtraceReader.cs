@@ -13,7 +13,7 @@ namespace DmaLab.Trace;
 /// all throws <see cref="TraceFormatException"/>. Runs can be parsed on other threads (<see cref="FtraceReadAhead"/>)
 /// and are merged here in input order, so the records and stats are the same either way.
 /// </summary>
-public sealed class FtraceReader : IDisposable
+public sealed class FtraceReader : ITraceRecordSource
 {
     static readonly byte[] XzMagic = [0xFD, (byte)'7', (byte)'z', (byte)'X', (byte)'Z', 0x00];
     static readonly byte[] TraceCmdMagic = [0x17, 0x08, 0x44, (byte)'t', (byte)'r', (byte)'a', (byte)'c', (byte)'i', (byte)'n', (byte)'g'];
@@ -56,11 +56,28 @@ public sealed class FtraceReader : IDisposable
         _inputLength = stream.CanSeek ? SafeLength(stream) : -1;
         _counted = new CountingStream(stream);
         _parser = NewParser();
-        Stream text = OpenDecompressed(_counted);
+        Stream text = new TextTailStream(OpenDecompressed(_counted), Stats);
         _lines = new TraceLineSource(text);
         _nextProgress = _options.ProgressEveryLines;
         CheckLooksLikeText();
     }
+
+    /// <summary>Over content <see cref="TraceInput.Open"/> has already decoded from <paramref name="counted"/>
+    /// (<see cref="TraceSource.Open"/>).</summary>
+    internal FtraceReader(CountingStream counted, long inputLength, Stream text, string compression, string sourceName, FtraceReaderOptions? options)
+    {
+        _source = sourceName;
+        _options = options ?? new FtraceReaderOptions();
+        _inputLength = inputLength;
+        _counted = counted;
+        _parser = NewParser();
+        Stats.Compression = compression;
+        _lines = new TraceLineSource(new TextTailStream(text, Stats));
+        _nextProgress = _options.ProgressEveryLines;
+        CheckLooksLikeText();
+    }
+
+    internal static long LengthOf(Stream s) => s.CanSeek ? SafeLength(s) : -1;
 
     /// <summary>A parsing context of its own for one more thread.</summary>
     internal FtraceChunkParser NewParser() => new(_options, _parsedDevices, Strings, _tasks, Stats.EventNames);
@@ -113,7 +130,7 @@ public sealed class FtraceReader : IDisposable
         catch (Exception ex) when (ex is not OutOfMemoryException) { throw Wrap(ex); }
         if (peek.StartsWith(TraceCmdMagic))
             throw new TraceFormatException(_source, 0, 0,
-                "this is a binary trace-cmd .dat file, not ftrace text; convert it with `trace-cmd report -i FILE > FILE.txt`");
+                "this is a binary trace-cmd .dat file, not ftrace text; open it with TraceSource.Open (`dmalab replay FILE.dat` reads it)");
         int control = 0;
         foreach (byte b in peek)
             if (b == 0 || (b < 0x09) || (b > 0x0D && b < 0x20 && b != 0x1B)) control++;
@@ -167,7 +184,7 @@ public sealed class FtraceReader : IDisposable
 
     /// <summary>Hands the current record to the caller for good: the next one is read into <paramref name="spare"/>
     /// (see <see cref="FtraceReadAhead.Exchange"/>).</summary>
-    internal void Exchange(TraceRecord spare) => _current = spare;
+    public void Exchange(TraceRecord spare) => _current = spare;
 
     /// <summary>
     /// Takes the next run of lines into <paramref name="c"/> (cleared): its text, copied into the chunk when
@@ -243,6 +260,8 @@ public sealed class FtraceReader : IDisposable
         s.EventLines += c.EventLines;
         s.UnknownEventLines += c.UnknownEventLines;
         s.TimerLines += c.TimerLines;
+        s.StackLines += c.StackLines;
+        s.OrphanStacks += c.OrphanStacks;
         if (c.LastTimestampNs > s.LastTimestampNs) s.LastTimestampNs = c.LastTimestampNs;
         for (int id = 0; id < c.EventIdsUsed; id++)
             if (c.EventCounts[id] != 0) s.CountEvents(id, c.EventCounts[id]);
@@ -300,6 +319,7 @@ public sealed class FtraceReader : IDisposable
             r.FullNents = p.FullNents;
             r.FullEnts = p.FullEnts;
             r.Truncated = p.Truncated;
+            if (p.Stack >= 0) r.Stack = c.Stacks[p.Stack];
             if (p.PhysCount + p.DmaCount + p.LenCount > 0)
             {
                 var pool = c.ListPool.AsSpan(p.ListStart);

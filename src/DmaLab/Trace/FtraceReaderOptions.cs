@@ -11,7 +11,7 @@ public sealed class FtraceReaderOptions
     public int ProgressEveryLines { get; init; } = 1 << 16;
     /// <summary>Also return records of events the reader does not model (Kind = Unknown, only the header filled).</summary>
     public bool ReturnUnknownEvents { get; init; }
-    /// <summary>Let a replay (<see cref="TraceReplayer.Replay"/>, <see cref="ReplayRunner.Run"/>) parse on worker
+    /// <summary>Let a replay (<see cref="TraceReplayer.Replay(FtraceReader, ReplayOptions?)"/>, <see cref="ReplayRunner.Run"/>) parse on worker
     /// threads, a bounded ring of runs of lines ahead of the replay, when the machine has more than one CPU (see
     /// <see cref="FtraceReadAhead"/>). The records and the report are the same either way. <see cref="FtraceReader.Read"/>
     /// itself always reads on the caller's thread.</summary>

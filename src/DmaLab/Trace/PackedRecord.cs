@@ -24,6 +24,8 @@ internal struct PackedRecord
     public int Full;
     /// <summary>The phys, dma and length lists, one after the other, at <see cref="ListStart"/> in the run's pool.</summary>
     public int ListStart;
+    /// <summary>Index of the event's stack in the run's <see cref="FtraceChunk.Stacks"/>, or -1 (no stack).</summary>
+    public int Stack;
     public ushort PhysCount, DmaCount, LenCount;
     public TraceEventKind Kind;
     public DmaDirection Dir;

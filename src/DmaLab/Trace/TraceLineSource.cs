@@ -16,6 +16,7 @@ internal sealed class TraceLineSource : IDisposable
     byte[] _buf;
     int _start, _end;
     bool _eof;
+    bool _stacksSeen; // the input has options/stacktrace entries: a run is never cut blind right after an event
     long _consumed; // bytes of the stream before _buf[_start]
 
     public TraceLineSource(Stream stream, int initialBuffer = 64 * 1024)
@@ -92,6 +93,9 @@ internal sealed class TraceLineSource : IDisposable
             int nl = _buf.AsSpan(_start, Math.Min(avail, maxBytes)).LastIndexOf((byte)'\n');
             if (nl >= 0)
             {
+                int safe = StackSafeCut(nl);
+                if (safe < 0 && !_eof && avail < maxBytes && avail < MaxLineBytes) { Fill(); continue; }
+                if (safe >= 0) nl = safe;
                 block = _buf.AsSpan(_start, nl + 1);
                 _consumed += nl + 1;
                 _start += nl + 1;
@@ -105,6 +109,43 @@ internal sealed class TraceLineSource : IDisposable
             Fill();
         }
     }
+
+    /// <summary>
+    /// Moves a run's cut (the offset of its last "\n" from <c>_start</c>) back before a kernel stack that the cut
+    /// would split (options/stacktrace: an event line, "&lt;stack trace&gt;", " => " frames), so the stack stays in one
+    /// run with its event: runs are parsed on their own. Unchanged when no stack is at the cut; -1 when the buffered
+    /// text is all stack (read more, or take it as it is at the end of the input).
+    /// </summary>
+    int StackSafeCut(int nl)
+    {
+        var buf = _buf.AsSpan(_start, _end - _start);
+        if (_eof && nl + 1 == buf.Length) return nl; // the rest of the input: nothing to split
+        // The line after the cut, when it is all buffered; when it is not, it may be the stack of the last event
+        // (then that event waits for the next run). A trace without stacks pays one vectorised scan of a run for it.
+        int nextEnd = buf[(nl + 1)..].IndexOf((byte)'\n');
+        bool nextKnown = nextEnd >= 0 || _eof;
+        bool nextIsStack = StackLine(buf, nl + 1, nextEnd >= 0 ? nl + 1 + nextEnd : buf.Length);
+        if (!nextKnown && !_stacksSeen) _stacksSeen = buf[..nl].IndexOf("<stack trace>"u8) >= 0;
+        if (!nextIsStack && (nextKnown || !_stacksSeen)) return nl;
+        int end = nl;
+        while (end > 0)
+        {
+            int ls = LineStart(buf, end);
+            if (ls == 0) return -1;
+            bool stackLine = StackLine(buf, ls, end);
+            end = ls - 1; // drop the line
+            if (!stackLine) return end; // that was the event the stack belongs to
+        }
+        return -1;
+    }
+
+    static bool FrameAt(ReadOnlySpan<byte> buf, int ls) =>
+        ls + 3 <= buf.Length && buf[ls] == (byte)' ' && buf[ls + 1] == (byte)'=' && buf[ls + 2] == (byte)'>';
+
+    static bool StackLine(ReadOnlySpan<byte> buf, int ls, int end) => FrameAt(buf, ls) || buf[ls..end].IndexOf("<stack trace>"u8) >= 0;
+
+    /// <summary>Start of the line whose "\n" is at <paramref name="lineEnd"/>.</summary>
+    static int LineStart(ReadOnlySpan<byte> buf, int lineEnd) => buf[..lineEnd].LastIndexOf((byte)'\n') + 1;
 
     ReadOnlySpan<byte> Take(int lineEnd, int next)
     {

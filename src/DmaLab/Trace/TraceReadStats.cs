@@ -25,6 +25,10 @@ public sealed class TraceReadStats
     /// <summary>timer:* event lines (counted by name in <see cref="EventCounts"/>): only the flush queue's
     /// timer_start and timer_expire_entry (function=fq_flush_timeout) become records; the others concern no DMA.</summary>
     public long TimerLines { get; internal set; }
+    /// <summary>Lines of kernel stack traces (options/stacktrace), attached to the events they follow.</summary>
+    public long StackLines { get; internal set; }
+    /// <summary>Stack traces with no event before them on their CPU to attach to (counted, not used).</summary>
+    public long OrphanStacks { get; internal set; }
     /// <summary>Lines not understood: counted, skipped; the first <see cref="MaxListed"/> are in <see cref="Malformed"/>.</summary>
     public long MalformedLines { get; internal set; }
     public List<MalformedLine> Malformed { get; } = new();
@@ -41,8 +45,18 @@ public sealed class TraceReadStats
     public (long InBuffer, long Written) Entries { get; internal set; } = (-1, -1);
     /// <summary>"#P:N" of the header: CPUs the trace buffer had (possible CPUs), -1 when absent.</summary>
     public int Cpus { get; internal set; } = -1;
-    /// <summary>Compression detected on the input ("none", "xz", "gzip").</summary>
+    /// <summary>Offset in the (decompressed) input where binary data started after the text, -1 when none: the text
+    /// before it was read, the rest (<see cref="BinaryBytesDropped"/> bytes from line <see cref="BinaryLine"/>) was not.</summary>
+    public long BinaryOffset { get; internal set; } = -1;
+    public long BinaryLine { get; internal set; }
+    public long BinaryBytesDropped { get; internal set; }
+    /// <summary>Compression detected on the input ("none", "xz", "gzip"; for a .dat also its own: "zstd", "xz+zstd").</summary>
     public string Compression { get; internal set; } = "none";
+    /// <summary>What the input was: "ftrace text" or "trace-cmd .dat v7" (then <see cref="Lines"/> and
+    /// <see cref="EventLines"/> count records and <see cref="TextBytes"/> ring-buffer page bytes).</summary>
+    public string Format { get; internal set; } = "ftrace text";
+    /// <summary>What the input held that was not read (a .dat's other trace instances), one sentence each.</summary>
+    public List<string> Notes { get; } = new();
 
     internal void CountEvents(int nameId, long n)
     {

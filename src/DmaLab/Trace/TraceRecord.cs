@@ -75,6 +75,10 @@ public sealed class TraceRecord
     public string Driver { get; internal set; } = "";
     /// <summary>tracing_mark_write: the marker text.</summary>
     public string Message { get; internal set; } = "";
+    /// <summary>The kernel stack ftrace printed after this event (options/stacktrace: a "&lt;stack trace&gt;" entry and
+    /// its " => func+0x12/0x40 [module]" lines, Linux: kernel/trace/trace_output.c, trace_stack_print()): the frames,
+    /// innermost first, separated by '\n'. Empty when the trace has none (the usual case).</summary>
+    public string Stack { get; set; } = "";
     /// <summary>timer_start / timer_expire_entry: the callback (function=), interned.</summary>
     public string TimerFunction { get; internal set; } = "";
     /// <summary>timer_start: jiffies when armed (expires - timeout); timer_expire_entry: jiffies when run (now=).</summary>
@@ -121,7 +125,7 @@ public sealed class TraceRecord
         DmaAddr = PhysAddr = Size = UnmappedSize = DmaMask = 0;
         Forced = Truncated = false;
         FullNents = FullEnts = Error = GroupId = FaultFlags = 0;
-        Gfp = Driver = Message = TimerFunction = "";
+        Gfp = Driver = Message = TimerFunction = Stack = "";
         TimerJiffies = TimerExpires = TimerBucket = 0;
         TimerCpu = 0;
         PhysCount = DmaCount = LenCount = 0;
@@ -158,7 +162,7 @@ public sealed class TraceRecord
         Attrs = src.Attrs; DmaAddr = src.DmaAddr; PhysAddr = src.PhysAddr; Size = src.Size; UnmappedSize = src.UnmappedSize;
         DmaMask = src.DmaMask; Forced = src.Forced; FullNents = src.FullNents; FullEnts = src.FullEnts;
         Truncated = src.Truncated; Error = src.Error; GroupId = src.GroupId; FaultFlags = src.FaultFlags; Gfp = src.Gfp;
-        Driver = src.Driver; Message = src.Message;
+        Driver = src.Driver; Message = src.Message; Stack = src.Stack;
         TimerFunction = src.TimerFunction; TimerJiffies = src.TimerJiffies; TimerExpires = src.TimerExpires;
         TimerBucket = src.TimerBucket; TimerCpu = src.TimerCpu;
         SetList(ref PhysBuf, ref PhysCount, src.PhysAddrs);

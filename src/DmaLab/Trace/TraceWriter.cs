@@ -46,12 +46,20 @@ public sealed class TraceWriter : ITraceSink
         Flush();
     }
 
-    /// <summary>Writes a record as a kernel line, using the record's own task, pid, CPU, flags and timestamp.</summary>
+    /// <summary>Writes a record as a kernel line, using the record's own task, pid, CPU, flags and timestamp; a record
+    /// with a <see cref="TraceRecord.Stack"/> is followed by the stack entry as options/stacktrace prints it (Linux:
+    /// kernel/trace/trace_output.c, trace_stack_print(): "&lt;stack trace&gt;", then one " => " line per frame).</summary>
     public void WriteRecord(TraceRecord r)
     {
         _sb.Clear();
         TraceEventFormatter.AppendLine(_sb, r, LegacyNames);
         _sb.Append('\n');
+        if (r.Stack.Length > 0)
+        {
+            TraceEventFormatter.AppendPrefix(_sb, r.Task, r.Pid, r.Cpu, r.Flags, r.TimestampNs);
+            _sb.Append("<stack trace>\n");
+            foreach (var frame in r.Stack.Split('\n')) _sb.Append(" => ").Append(frame).Append('\n');
+        }
         Flush();
     }
 

@@ -126,7 +126,12 @@ public static class NvmeQueueWorkload
                 if (io.Dir == DmaDirection.FromDevice)
                 {
                     ctx.Cache.CpuRead(io.Sg[0].Phys, data.AsSpan(0, 1));
-                    if (data[0] != (byte)(io.Slot + 1)) dataErrors++;
+                    if (data[0] != (byte)(io.Slot + 1))
+                    {
+                        dataErrors++;
+                        r.Findings.Add(new Finding("data-error", dev.Name, io.Sg[0].Phys.Value,
+                            $"after the device wrote 0x{(byte)(io.Slot + 1):x2} to the {io.Bytes}-byte read at phys 0x{io.Sg[0].Phys.Value:x} (dma 0x{io.Sg[0].DmaAddress.Value:x}, {io.Mapped} of {io.Nents} segments mapped) and it was unmapped, the CPU read 0x{data[0]:x2}"));
+                    }
                 }
                 FreePages(pa, io);
                 completed++;

@@ -30,6 +30,8 @@ public static class WorkloadCatalog
         new(NoncoherentCameraWorkload.Name, "non-coherent ISP frames, correct and with a missing dma_sync_single_for_cpu", DirectOnly, RunNoncoherentCamera),
         new(NoKernelMappingVideoWorkload.Name, "video buffers with and without DMA_ATTR_NO_KERNEL_MAPPING: vmalloc space", DirectOnly, RunVideo),
         new(ForceContiguousCmaWorkload.Name, "DMA_ATTR_FORCE_CONTIGUOUS coherent buffers from CMA", DirectOnly, RunForceContiguous),
+        new(IommuForceContiguousWorkload.Name, IommuForceContiguousWorkload.Summary, [WorkloadPolicy.Strict],
+            (c, s) => IommuForceContiguousWorkload.Run(c)),
         new(NvmeQueueWorkload.Name, NvmeQueueWorkload.Summary, IommuPolicies, (c, s) => [NvmeQueueWorkload.Run(c, s)]),
         new(NicRingsWorkload.Name, NicRingsWorkload.Summary, IommuPolicies, (c, s) => [NicRingsWorkload.Run(c, s)]),
         new(DrmCompositeWorkload.Name, DrmCompositeWorkload.Summary, IommuPolicies, (c, s) => [DrmCompositeWorkload.Run(c, s)]),
@@ -95,6 +97,7 @@ public static class WorkloadCatalog
         var copy = new WorkloadResult { Name = r.Name, Variant = variant, Description = r.Description.Length > 0 ? r.Description : entry.Description };
         copy.Metrics.AddRange(r.Metrics);
         copy.Findings.AddRange(r.Findings);
+        copy.Expected.AddRange(r.Expected);
         copy.Notes.AddRange(r.Notes);
         foreach (var (k, v) in r.Series) copy.Series[k] = v;
         return copy;

@@ -9,12 +9,17 @@ public static class CliRunner
 
     public static string DataPath(params string[] parts) => Path.Combine([AppContext.BaseDirectory, "data", .. parts]);
 
-    public static Result RunIn(string workingDir, params string[] args)
+    public static Result RunIn(string workingDir, params string[] args) => RunWith(workingDir, null, args);
+
+    /// <summary>Runs with extra environment variables (COLUMNS, ...).</summary>
+    public static Result RunWith(string workingDir, IReadOnlyDictionary<string, string>? env, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, WorkingDirectory = workingDir };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "DmaLab.Cli.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_NOLOGO"] = "1";
+        psi.Environment.Remove("COLUMNS");
+        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
         p.StandardInput.Close();
         var stdout = p.StandardOutput.ReadToEndAsync();

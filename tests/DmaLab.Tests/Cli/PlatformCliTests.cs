@@ -9,7 +9,7 @@ public class PlatformCliTests
     {
         var r = CliRunner.Run("platform", "list", "--json");
         Assert.Equal(0, r.ExitCode);
-        var names = JsonDocument.Parse(r.Stdout).RootElement.EnumerateArray().Select(e => e.GetProperty("name").GetString()).ToArray();
+        var names = JsonDocument.Parse(r.Stdout).RootElement.GetProperty("platforms").EnumerateArray().Select(e => e.GetProperty("name").GetString()).ToArray();
         Assert.Equal(["arm64-ref", "s390-zpci", "x86-q35"], names);
     }
 
@@ -18,7 +18,8 @@ public class PlatformCliTests
     {
         var r = CliRunner.Run("platform", "show", "x86-q35");
         Assert.Equal(0, r.ExitCode);
-        Assert.Contains("IntelVtd", r.Stdout);
+        Assert.Contains("intel-vtd", r.Stdout);
+        Assert.DoesNotContain("IntelVtd", r.Stdout);
         Assert.Contains("0000:00:04.0", r.Stdout);
     }
 
@@ -72,5 +73,33 @@ public class PlatformCliTests
         var show = CliRunner.Run("platform", "show", yaml);
         Assert.Equal(0, show.ExitCode);
         Assert.Contains("Exynos", show.Stdout);
+    }
+}
+
+public class PlatformImportCliTests
+{
+    [Fact]
+    public void A_good_tree_and_a_file_that_is_no_tree_exit_2_naming_the_bad_one()
+    {
+        string dir = CliRunner.TempDir();
+        string bin = Path.Combine(dir, "bad.bin");
+        File.WriteAllBytes(bin, Enumerable.Range(0, 4096).Select(i => (byte)(i * 7)).ToArray());
+        var r = CliRunner.Run("platform", "import", CliRunner.DataPath("dtb", "armhf_omap4-panda.dtb"), bin);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("OMAP4", r.Stdout, StringComparison.OrdinalIgnoreCase);
+        var err = Assert.Single(r.Stderr.Trim().Split('\n'));
+        Assert.StartsWith($"dmalab: {bin}", err);
+    }
+
+    [Fact]
+    public void A_saved_tree_without_dram_runs_as_a_platform_file()
+    {
+        string dir = CliRunner.TempDir();
+        string yaml = Path.Combine(dir, "sm8250.yaml");
+        var r = CliRunner.Run("platform", "import", CliRunner.DataPath("dtb", "arm64_qcom_sm8250-hdk.dtb"), "--save", yaml);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(0, CliRunner.Run("platform", "show", yaml).ExitCode);
+        var run = CliRunner.RunIn(dir, "run", "--platform", yaml, "--workload", "zone-pressure", "--json");
+        Assert.True(run.ExitCode == 0, run.Stderr);
     }
 }

@@ -28,12 +28,18 @@ public class ReplayCliTests
     }
 
     [Fact]
-    public void CheckExitsOneOnFindingsAndWritesTimelineAndHtml()
+    public void CheckPassesOnMappingsMerelyLiveAtTheEndAndWritesTimelineAndHtml()
     {
         string dir = CliRunner.TempDir();
         string timeline = Path.Combine(dir, "timeline.json");
         var r = CliRunner.Run("replay", CliRunner.DataPath("traces", "h100-cuda-pinned.trace.xz"), "--check", "--timeline", timeline, "--out", dir);
-        Assert.Equal(1, r.ExitCode); // two sg mappings leak at the end of the capture
+        // two sg mappings are still live when the capture ends: informational, no evidence of a leak
+        Assert.Equal(0, r.ExitCode);
+        var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "replay.json"))).RootElement;
+        Assert.Equal(0, report.GetProperty("failingFindings").GetInt64());
+        var live = Assert.Single(report.GetProperty("liveAtEnd").EnumerateArray());
+        Assert.Equal(2, live.GetProperty("mappings").GetInt64());
+        Assert.Equal(0, live.GetProperty("leaked").GetInt64());
         var events = JsonDocument.Parse(File.ReadAllText(timeline)).RootElement.GetProperty("traceEvents");
         Assert.Contains(events.EnumerateArray(), e => e.GetProperty("ph").GetString() == "X");
         string html = File.ReadAllText(Path.Combine(dir, "replay.html"));
@@ -50,7 +56,8 @@ public class ReplayCliTests
         var r = CliRunner.Run("replay", f);
         Assert.Equal(2, r.ExitCode);
         Assert.Single(r.Stderr.Trim().Split('\n'));
-        Assert.Contains("trace-cmd report", r.Stderr);
+        // Read as a .dat (by its magic), cut right after it: the offset and what was expected there.
+        Assert.Contains("offset 10: trace-cmd file version \"\": expected 6 or 7", r.Stderr);
     }
 
     [Fact]
@@ -58,7 +65,7 @@ public class ReplayCliTests
     {
         var r = CliRunner.Run("replay", "/nonexistent/x.trace");
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains("no such trace file", r.Stderr);
+        Assert.Equal("dmalab: trace /nonexistent/x.trace: no such file", r.Stderr.Trim());
     }
 }
 
@@ -106,5 +113,31 @@ public class ReplayFidelityCliTests
         var r = CliRunner.Run("replay", CliRunner.DataPath("traces", "h100-cuda-pinned.trace.xz"), "--policy", "sloppy");
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("strict, lazy, passthrough, swiotlb-force", r.Stderr);
+    }
+}
+
+public class ReplayExplainCliTests
+{
+    [Fact]
+    public void Explain_prints_the_lines_around_and_why_the_call_got_its_address()
+    {
+        // Line 407 of the SMMUv3 capture: a dma_map_sg whose allocation the preview placed before a hardirq that freed
+        // another range of its size class (the hardirq is traced before its first iommu:map line).
+        var r = CliRunner.Run("replay", CliRunner.DataPath("traces", "qemu-smmuv3-strict-sample.trace.xz"), "--explain", "407");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains(">      407", r.Stdout);
+        Assert.Contains("replayed ahead of interrupt line 373", r.Stdout.Replace("\n", " "));
+        Assert.Contains("from the tree", r.Stdout);
+        Assert.Contains("inferred", r.Stdout);
+        Assert.Contains("determined by the trace's order", r.Stdout);
+    }
+
+    [Fact]
+    public void Explain_with_a_line_that_is_no_line_is_one_line_exit_2()
+    {
+        var r = CliRunner.Run("replay", CliRunner.DataPath("traces", "qemu-smmuv3-strict-sample.trace.xz"), "--explain", "0");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--explain 0", r.Stderr);
+        Assert.Single(r.Stderr.Trim().Split('\n'));
     }
 }

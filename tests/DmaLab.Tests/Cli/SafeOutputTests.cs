@@ -66,7 +66,7 @@ public class SafeOutputTests
     {
         string dir = CliRunner.TempDir();
         Directory.CreateDirectory(Path.Combine(dir, "report.json"));
-        var r = CliRunner.Run("run", "--workload", "nic-rx", "--out", dir);
+        var r = CliRunner.Run("run", "--workload", "zone-pressure", "--out", dir);
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("is a directory", r.Stderr);
     }

@@ -22,13 +22,26 @@ public abstract class IommuDriverContractTests
     /// <summary>AMD v1 maps any power-of-two size as one large page and unmapping part of it removes all of it
     /// (iommu_v1_unmap_pages() returns the large page's size), so partial unmaps only make sense page by page.</summary>
     protected virtual bool UnmapsWholeLargePage => false;
+    /// <summary>virtio-iommu keeps mappings as the intervals MAP requests created and never splits one: unmapping part
+    /// of a mapping unmaps nothing (viommu_unmap_pages()).</summary>
+    protected virtual bool UnmapsWholeMappingsOnly => false;
+    /// <summary>False where no page table lives in guest memory (virtio-iommu: the device keeps the mappings).</summary>
+    protected virtual bool TablesInGuestMemory => true;
     /// <summary>True where unmap invalidates every page asked for, mapped or not, and reports the full size
     /// (s390_iommu_unmap_pages()).</summary>
     protected virtual bool UnmapOfNothingReportsSize => false;
     /// <summary>False where the hardware has no per-page write permission (OMAP).</summary>
     protected virtual bool EnforcesReadOnly => true;
 
-    TestRig Boot() => new(TestRig.Platform1(Model, Compatible, devices: Master));
+    /// <summary>Adjusts the test platform (an IOMMU capability, a kernel option) before boot.</summary>
+    protected virtual void Configure(PlatformSpec platform) { }
+
+    TestRig Boot()
+    {
+        var p = TestRig.Platform1(Model, Compatible, devices: Master);
+        Configure(p);
+        return new(p);
+    }
 
     (TestRig Rig, IommuDomain Dom) Unmanaged()
     {
@@ -71,7 +84,15 @@ public abstract class IommuDriverContractTests
     {
         var (rig, dom) = Unmanaged();
         ulong pg = IommuPgsize.MinPageSize(dom.PgsizeBitmap);
-        if (UnmapsWholeLargePage)
+        if (UnmapsWholeMappingsOnly)
+        {
+            Assert.Equal(0, rig.Core.Map(dom, 0x20_0000, 0x8020_0000, 8 * pg, Rw));
+            Assert.Equal(0UL, rig.Core.Unmap(dom, 0x20_0000 + 3 * pg, 2 * pg)); // would split the mapping: nothing
+            Assert.Equal(0x8020_0000UL + 3 * pg, IommuCore.IovaToPhys(dom, 0x20_0000 + 3 * pg));
+            Assert.Equal(8 * pg, rig.Core.Unmap(dom, 0x20_0000, 8 * pg));
+            for (ulong i = 0; i < 8; i++) Assert.Equal(0, rig.Core.Map(dom, 0x20_0000 + i * pg, 0x8020_0000 + i * pg, pg, Rw));
+        }
+        else if (UnmapsWholeLargePage)
         {
             Assert.Equal(0, rig.Core.Map(dom, 0x20_0000, 0x8020_0000, 8 * pg, Rw));
             Assert.Equal(8 * pg, rig.Core.Unmap(dom, 0x20_0000 + 3 * pg, 2 * pg)); // more than asked: the whole 32K page
@@ -98,7 +119,7 @@ public abstract class IommuDriverContractTests
         Assert.Equal(0, rig.Core.AttachDevice(dom, dev));
         ulong pg = IommuPgsize.MinPageSize(dom.PgsizeBitmap);
         for (ulong i = 0; i < 64; i++) Assert.Equal(0, rig.Core.Map(dom, 0x4000_0000 + i * 0x40_0000, 0x8000_0000 + i * pg, pg, Rw));
-        Assert.True(rig.Pages.PagesInUse > before);
+        if (TablesInGuestMemory) Assert.True(rig.Pages.PagesInUse > before);
         for (ulong i = 0; i < 64; i++) Assert.Equal(pg, rig.Core.Unmap(dom, 0x4000_0000 + i * 0x40_0000, pg));
         rig.Core.DetachDevice(dom, dev);
         rig.Core.DomainFree(dom);
@@ -115,7 +136,7 @@ public abstract class IommuDriverContractTests
         const int slots = 256;
         for (int op = 0; op < 1500; op++)
         {
-            ulong slot = rng.Next(slots), pages = UnmapsWholeLargePage ? 1 : 1 + rng.Next(4);
+            ulong slot = rng.Next(slots), pages = UnmapsWholeLargePage || UnmapsWholeMappingsOnly ? 1 : 1 + rng.Next(4);
             ulong iova = 0x100_0000 + slot * pg;
             bool anyMapped = false, allMapped = true;
             for (ulong p = 0; p < pages; p++) { bool m = reference.ContainsKey(iova + p * pg); anyMapped |= m; allMapped &= m; }
@@ -174,6 +195,24 @@ public sealed class AmdIommuContractTests : IommuDriverContractTests
     protected override DeviceSpec Master => TestRig.Pci("0000:00:04.0");
     protected override int OverlapErrno => 0; // iommu_v1_map_pages() clears and replaces present PTEs
     protected override bool UnmapsWholeLargePage => true;
+}
+/// <summary>The contract holds for an AMD-Vi that reports NpCache (a virtual one) too.</summary>
+public sealed class AmdIommuNpCacheContractTests : IommuDriverContractTests
+{
+    protected override string Model => "AmdIommu";
+    protected override DeviceSpec Master => TestRig.Pci("0000:00:04.0");
+    protected override int OverlapErrno => 0;
+    protected override bool UnmapsWholeLargePage => true;
+    protected override void Configure(PlatformSpec platform) => platform.Iommus[0].NpCache = true;
+}
+/// <summary>virtio-iommu: MAP/UNMAP requests on the request queue, the device's own mapping tree.</summary>
+public sealed class VirtioIommuContractTests : IommuDriverContractTests
+{
+    protected override string Model => "VirtioIommu";
+    protected override DeviceSpec Master => TestRig.Pci("0000:00:04.0");
+    protected override bool UnmapsWholeMappingsOnly => true;
+    protected override bool TablesInGuestMemory => false;
+    protected override void Configure(PlatformSpec platform) => platform.Iommus[0].VirtioProbeMsi = true;
 }
 public sealed class OmapContractTests : IommuDriverContractTests { protected override string Model => "Omap"; protected override int OverlapErrno => 0; protected override bool EnforcesReadOnly => false; }
 public sealed class MsmContractTests : IommuDriverContractTests { protected override string Model => "Msm"; }

@@ -101,6 +101,8 @@ public class IovaDomainTests
         var widened = d.ReserveIova(0x80, 0x120);                 // extends the existing node down
         Assert.Equal((0x80UL, 0x1ffUL), (widened.PfnLo, widened.PfnHi));
         Assert.Equal(r.Node, widened.Node);
+        Assert.Equal(widened, d.FindIova(0x80));                  // found by its new pfn_lo
+        Assert.Equal(widened, d.FindIova(0x100));                 // and by its old one, now inside the range
         var rest = d.ReserveIova(0x1f0, 0x300);                   // only [0x200, 0x300] is new
         Assert.Equal((0x200UL, 0x300UL), (rest.PfnLo, rest.PfnHi));
         Assert.Equal(new[] { (0x80UL, 0x1ffUL), (0x200UL, 0x300UL) }, d.Ranges().Select(x => (x.PfnLo, x.PfnHi)));

@@ -58,7 +58,7 @@ public class TraceReplaySampleTests
     }
 
     [Fact]
-    public void VtdStrict_is_inferred_as_vtd_with_a_domain_per_device()
+    public void VtdStrict_is_inferred_as_an_x86_iommu_with_a_domain_per_device()
     {
         var r = Replay(TraceSamples.VtdStrict);
         Assert.Equal(4468, r.Lines);
@@ -67,7 +67,8 @@ public class TraceReplaySampleTests
         Assert.Equal(493, r.LiveMappingsAtEnd);
         Assert.Equal(0, r.UnmatchedUnmaps);
         Assert.True(r.Platform.Iommu);
-        Assert.Equal("intel-vtd", r.Platform.IommuKind);
+        // VT-d, AMD-Vi and virtio-iommu look alike in these events: the trace alone names no family it cannot prove.
+        Assert.Equal("x86-unknown", r.Platform.IommuKind);
         Assert.Equal("iommu-dma", r.Platform.DmaOps);
         Assert.Equal("per-device", r.Platform.DomainLayout);
         Assert.Equal(0, r.Platform.UnpairedIommuMapCount);

@@ -37,7 +37,7 @@ public class TraceReplayerTests
         Assert.Equal(0, r.UnmatchedUnmaps);
         var overlap = Assert.Single(r.Findings, f => f.Kind == "cacheline-overlap");
         Assert.Equal(2, overlap.Line);
-        Assert.Single(r.Findings, f => f.Kind == "leak-at-end");
+        Assert.Single(r.Findings, f => f.Kind == "live-at-end");
     }
 
     [Fact]
@@ -182,7 +182,26 @@ public class TraceReplayerBoundsTests
         for (int i = 1; i <= 1000; i++) s.Record((ulong)i * 10, i, i * 4096L);
         var list = s.ToList();
         Assert.InRange(list.Count, 8, 17);
-        Assert.Equal(new LiveSample(10000, 1000, 1000 * 4096L), list[^1]);
+        Assert.Equal((10000UL, 1000L, 1000 * 4096L), (list[^1].TimeNs, list[^1].Mappings, list[^1].Bytes));
         Assert.True(list.Zip(list.Skip(1)).All(p => p.First.TimeNs < p.Second.TimeNs));
+    }
+
+    [Fact]
+    public void Live_series_thinning_keeps_every_peak_and_trough()
+    {
+        var s = new ReplayLiveSeries(capacity: 16, initialIntervalNs: 1);
+        // a flat 5 with one-sample spikes to 16 and dips to 0 that thinning would drop
+        for (int i = 1; i <= 1000; i++) s.Record((ulong)i * 10, i % 97 == 0 ? 16 : i % 89 == 0 ? 0 : 5, 4096);
+        var list = s.ToList();
+        Assert.InRange(list.Count, 8, 17);
+        Assert.Equal(16, list.Max(x => x.MaxMappings));
+        Assert.Equal(0, list.Min(x => x.MinMappings));
+        // each spike and dip shows in the first sample at or after it
+        foreach (int i in Enumerable.Range(1, 1000).Where(i => i % 97 == 0 || (i % 89 == 0 && i % 97 != 0)))
+        {
+            var at = list.First(x => x.TimeNs >= (ulong)i * 10);
+            Assert.True(i % 97 == 0 ? at.MaxMappings == 16 : at.MinMappings == 0, $"event {i}");
+        }
+        Assert.All(list, x => Assert.InRange(x.Mappings, x.MinMappings, x.MaxMappings));
     }
 }

@@ -20,11 +20,12 @@ public class FtraceReaderBadInputTests
     }
 
     [Fact]
-    public void Trace_cmd_dat_file_suggests_trace_cmd_report()
+    public void Trace_cmd_dat_file_in_the_text_reader_points_to_the_dat_reader()
     {
         var bytes = new byte[] { 0x17, 0x08, 0x44, (byte)'t', (byte)'r', (byte)'a', (byte)'c', (byte)'i', (byte)'n', (byte)'g', (byte)'6', 0, 0, 0 };
         var ex = ReadFails(bytes, "trace.dat");
-        Assert.Contains("trace-cmd report", ex.Message);
+        Assert.Contains("binary trace-cmd .dat", ex.Message);
+        Assert.Contains("TraceSource.Open", ex.Message);
         Assert.StartsWith("trace.dat: ", ex.Message);
         Assert.DoesNotContain('\n', ex.Message);
     }

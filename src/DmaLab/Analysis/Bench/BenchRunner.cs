@@ -145,6 +145,14 @@ public static class BenchRunner
         }
     }
 
+    /// <summary>The scenario names a filter selects (every name for none), in run order: lets a caller reject a filter
+    /// that matches nothing before any work.</summary>
+    public static IReadOnlyList<string> Select(string? filter)
+    {
+        var patterns = ParseFilter(filter);
+        return Names.Where(n => Matches(n, patterns)).ToArray();
+    }
+
     static string[] ParseFilter(string? filter) =>
         string.IsNullOrWhiteSpace(filter) ? [] : filter.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 

@@ -41,7 +41,19 @@ public sealed class AmdIommu : IommuDriverBase
         _cmdBuf = Alloc(0);
         _evtLog = Alloc(0);
         _semaphore = Alloc(0);
+        // init_iommu_one_late(): an IOMMU that caches non-present entries is a virtual one; unmaps must not be
+        // deferred, and every new mapping is flushed (amd_iommu_np_cache).
+        if (instance.Spec.NpCache)
+        {
+            NpCache = true;
+            context.Core.SetDmaStrict("AMD-Vi: Using strict mode due to virtualization (NpCache)");
+        }
     }
+
+    /// <summary>Linux: amd_iommu_np_cache: the IOMMU reports NpCache (an emulated AMD-Vi in a VM).</summary>
+    public bool NpCache { get; }
+    /// <summary>INVALIDATE_IOMMU_PAGES commands sent after maps because of NpCache.</summary>
+    public long NpCacheFlushes { get; private set; }
 
     public override string DriverName => "AMD-Vi";
     public PhysAddr DeviceTable => _devTable;
@@ -122,7 +134,8 @@ public sealed class AmdIommu : IommuDriverBase
         return new StreamConfig { Mode = StreamMode.Translate, Tag = (int)(d1 & 0xffff), Table = d?.Pgtable, Domain = d };
     }
 
-    /// <summary>The v1 table may grow a level on map (increase_address_space()): the DTEs then get the new root.</summary>
+    /// <summary>The v1 table may grow a level on map (increase_address_space()): the DTEs then get the new root. With
+    /// NpCache the new range is flushed too (amd_iommu_iotlb_sync_map() → domain_flush_np_cache()).</summary>
     public override int IotlbSyncMap(IommuDomain d, ulong iova, ulong size)
     {
         if (d.Pgtable is { } t && _rootOf.TryGetValue(d, out var root) && root != t.Root.Value)
@@ -131,6 +144,12 @@ public sealed class AmdIommu : IommuDriverBase
             foreach (var m in Masters)
                 if (m.Domain == d) foreach (var id in m.State.Ids) WriteDte((ushort)id, d);
             SubmitWait();
+        }
+        if (NpCache && size != 0)
+        {
+            long before = InvalidatePagesCmds;
+            InvalidateRange(d, iova, size, 4096, leaf: true);
+            NpCacheFlushes += InvalidatePagesCmds - before;
         }
         return 0;
     }
@@ -176,10 +195,27 @@ public sealed class AmdIommu : IommuDriverBase
         }
     }
 
-    /// <summary>Linux: amd_iommu_domain_flush_pages() → one INVALIDATE_IOMMU_PAGES with the encoded range, then COMPLETION_WAIT.</summary>
+    /// <summary>Linux: amd_iommu_domain_flush_pages() → one INVALIDATE_IOMMU_PAGES with the encoded range, then
+    /// COMPLETION_WAIT. With NpCache (a VM) the range goes as naturally aligned power-of-two pieces instead, each the
+    /// smaller of the address's alignment and the largest power of two that fits, so the hypervisor never re-syncs
+    /// PTEs that did not change.</summary>
     public override void InvalidateRange(IommuDomain d, ulong iova, ulong size, ulong granule, bool leaf)
     {
-        Submit(AmdIommuCommands.InvalidatePages((ushort)d.HwTag, iova, size, pde: !leaf));
+        if (!NpCache || size >= 1UL << 52)
+        {
+            Submit(AmdIommuCommands.InvalidatePages((ushort)d.HwTag, iova, size, pde: !leaf));
+            SubmitWait();
+            return;
+        }
+        while (size != 0)
+        {
+            int sizeAlign = 63 - System.Numerics.BitOperations.LeadingZeroCount(size);
+            int align = iova != 0 ? Math.Min(System.Numerics.BitOperations.TrailingZeroCount(iova), sizeAlign) : sizeAlign;
+            ulong piece = 1UL << align;
+            Submit(AmdIommuCommands.InvalidatePages((ushort)d.HwTag, iova, piece, pde: !leaf));
+            iova += piece;
+            size -= piece;
+        }
         SubmitWait();
     }
 

@@ -5,7 +5,7 @@ public static class IommuDriverFactory
 {
     /// <summary>The models with a driver; "Unknown" (or a disabled instance) gets none, so its masters stay untranslated.</summary>
     public static readonly IReadOnlyList<string> Models =
-        ["ArmSmmu", "ArmSmmuV3", "IntelVtd", "AmdIommu", "Omap", "Msm", "Exynos", "Tegra", "Rockchip", "Sun50i", "Ipmmu", "S390Iommu"];
+        ["ArmSmmu", "ArmSmmuV3", "IntelVtd", "AmdIommu", "Omap", "Msm", "Exynos", "Tegra", "Rockchip", "Sun50i", "Ipmmu", "S390Iommu", "VirtioIommu"];
 
     /// <summary>Returns null for "Unknown"; throws <see cref="ArgumentException"/> for a model name that is not known at all.</summary>
     public static IommuDriverBase? Create(IommuDevice instance, IommuDriverContext context) => instance.Spec.Model switch
@@ -22,6 +22,7 @@ public static class IommuDriverFactory
         "Sun50i" => new Sun50iIommu(instance, context),
         "Ipmmu" => new IpmmuVmsa(instance, context),
         "S390Iommu" => new S390Iommu(instance, context),
+        "VirtioIommu" => new VirtioIommu.VirtioIommu(instance, context),
         "Unknown" or "" => null,
         var m => throw new ArgumentException($"IOMMU '{instance.Name}': model '{m}' is not one of {string.Join(", ", Models)} or Unknown"),
     };
@@ -41,6 +42,7 @@ public static class IommuDriverFactory
         "Sun50i" => Sun50iIommu.Traits.Limits.Iotlb,
         "Ipmmu" => IpmmuVmsa.Traits.Limits.Iotlb,
         "S390Iommu" => S390Iommu.DefaultLimits.Iotlb,
+        "VirtioIommu" => new(256, 4, Hardware.IotlbReplacement.Lru, 64, "VirtioIommu"),
         _ => new(64, 4, Hardware.IotlbReplacement.Lru, 0, "default"),
     };
 }

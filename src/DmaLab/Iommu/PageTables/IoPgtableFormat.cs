@@ -15,4 +15,7 @@ public enum IoPgtableFormat
     Rockchip,
     /// <summary>s390 zPCI DMA translation tables (region / segment / page tables, drivers/iommu/s390-iommu.c).</summary>
     S390,
+    /// <summary>No page table: the virtio-iommu device's own mapping tree, changed by MAP/UNMAP requests
+    /// (drivers/iommu/virtio-iommu.c).</summary>
+    VirtioIommu,
 }

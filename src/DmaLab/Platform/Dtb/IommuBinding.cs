@@ -46,6 +46,10 @@ public static class IommuBinding
                 return "Msm";
             case "rockchip,iommu":
                 return "Rockchip";
+            // Documentation/devicetree/bindings/virtio/iommu.yaml: a virtio-iommu PCI function, #iommu-cells = <1>
+            // (the endpoint ID); host bridges point at it with iommu-map (drivers/iommu/virtio-iommu.c).
+            case "virtio,pci-iommu":
+                return "VirtioIommu";
         }
         if (c.StartsWith("qcom,", StringComparison.Ordinal) && (c.EndsWith("-smmu-500", StringComparison.Ordinal) || c.EndsWith("-smmu-v2", StringComparison.Ordinal)))
             return "ArmSmmu";
@@ -96,7 +100,7 @@ public static class IommuBinding
                 ids.Add(fwid);
                 break;
             }
-            case "ArmSmmuV3" or "Tegra" or "Ipmmu" or "Sun50i" or "Msm" or "Rockchip" or "Exynos" or "Omap":
+            case "ArmSmmuV3" or "Tegra" or "Ipmmu" or "Sun50i" or "Msm" or "Rockchip" or "Exynos" or "Omap" or "VirtioIommu":
                 if (args.Length > 0) ids.Add(args[0]);
                 break;
             default:

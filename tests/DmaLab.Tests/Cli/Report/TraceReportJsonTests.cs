@@ -33,7 +33,7 @@ public class TraceReportJsonTests
         Assert.Equal(575, fid.GetProperty("matched").GetInt64());
         Assert.Equal(0, fid.GetProperty("firstMismatches").GetArrayLength());
         var finding = root.GetProperty("findings")[0];
-        Assert.Equal("leak-at-end", finding.GetProperty("kind").GetString());
+        Assert.Equal("live-at-end", finding.GetProperty("kind").GetString());
         Assert.True(finding.GetProperty("line").GetInt64() > 0);
         Assert.Equal("0000:00:06.0", finding.GetProperty("device").GetString());
         Assert.False(string.IsNullOrEmpty(finding.GetProperty("message").GetString()));

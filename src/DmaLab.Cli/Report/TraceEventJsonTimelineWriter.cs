@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DmaLab.Dma;
 using DmaLab.Replay;
 
 namespace DmaLab.Cli.Report;
@@ -10,14 +11,14 @@ namespace DmaLab.Cli.Report;
 /// instants ("i", scope "g") on a "markers" track, IOMMU faults as process-scoped instants on their device.
 /// Timestamps are trace time in microseconds. Streams as it goes: memory does not grow with the trace.
 /// </summary>
-public sealed class PerfettoTimelineWriter : IReplayObserver, IDisposable
+public sealed class TraceEventJsonTimelineWriter : IReplayObserver, IDisposable
 {
     const int MarkerPid = 1;
     readonly Utf8JsonWriter _json;
     readonly List<int> _lanesNamed = new();
     bool _completed;
 
-    public PerfettoTimelineWriter(Stream output)
+    public TraceEventJsonTimelineWriter(Stream output)
     {
         _json = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = false, SkipValidation = false });
         _json.WriteStartObject();
@@ -53,7 +54,7 @@ public sealed class PerfettoTimelineWriter : IReplayObserver, IDisposable
     }
 
     public void OnLifetime(int deviceId, int lane, ReplayLifetimeKind kind, ulong startNs, ulong endNs, ulong dmaAddr,
-                           ulong physAddr, ulong size, long line, bool liveAtEnd)
+                           ulong physAddr, ulong size, long line, bool liveAtEnd, DmaDirection direction)
     {
         int pid = PidOf(deviceId), tid = lane + 1;
         while (_lanesNamed.Count <= deviceId) _lanesNamed.Add(0);
@@ -75,6 +76,7 @@ public sealed class PerfettoTimelineWriter : IReplayObserver, IDisposable
         _json.WriteString("dma_addr", $"0x{dmaAddr:x}");
         if (kind != ReplayLifetimeKind.Coherent) _json.WriteString("phys_addr", $"0x{physAddr:x}");
         _json.WriteNumber("size", size);
+        if (kind != ReplayLifetimeKind.Coherent) _json.WriteString("direction", direction.ToKernelString());
         _json.WriteNumber("line", line);
         if (liveAtEnd) _json.WriteBoolean("liveAtEnd", true);
         _json.WriteEndObject();

@@ -1,0 +1,61 @@
+using DmaLab.Replay;
+using DmaLab.Tests.Trace;
+
+namespace DmaLab.Tests.Replay;
+
+/// <summary>
+/// Golden replays of the captures with concurrent dd phases (strict and lazy, 1 and 2 CPUs, with and without the
+/// flush queue's timer events) through the runner, as `dmalab replay` does.
+/// </summary>
+public class ReplayFlushQueueGoldenTests
+{
+    static ReplayReport Run(string name)
+    {
+        using var input = File.OpenRead(TraceSamples.PathOf(name));
+        return ReplayRunner.Run(input, name);
+    }
+
+    static void AllMatched(ReplayReport r, long compared)
+    {
+        var f = r.Fidelity;
+        Assert.True(f.Matched == f.Compared, $"{f.Matched}/{f.Compared}: " + string.Join("\n", f.FirstMismatches));
+        Assert.Equal(compared, f.Compared);
+    }
+
+    [Fact]
+    public void Strict_concurrent_dd_phases_every_address()
+    {
+        var r = Run(TraceSamples.VtdStrict2);
+        AllMatched(r, 3373);
+        Assert.True(r.Fidelity.Determined > 3300);
+    }
+
+    [Fact]
+    public void Lazy_with_the_timer_events_every_address_and_every_flush_where_it_was_traced()
+    {
+        var r = Run(TraceSamples.VtdLazyTimers2);
+        AllMatched(r, 3381);
+        Assert.Contains(r.ModelNotes!, n => n.Contains("timer_expire_entry"));
+        Assert.Equal(0, r.UnknownEventLines);
+        // Only the choices among interrupts are inferred: the flushes are traced.
+        Assert.True(r.Fidelity.Inferred < 100, $"{r.Fidelity.Inferred} inferred");
+    }
+
+    [Fact]
+    public void Lazy_without_timer_events_flush_instants_inferred_every_address()
+    {
+        var r = Run(TraceSamples.VtdLazy2);
+        AllMatched(r, 3386);
+        Assert.True(r.Fidelity.Inferred > 2500); // the reuses rest on inferred flush instants, and say so
+    }
+
+    [Fact]
+    public void Lazy_two_cpus_without_timer_events_is_not_yet_exact()
+    {
+        // Known limit (docs in the issue note): which CPU's softirq ran an idle CPU's timer, and when, is not always
+        // recoverable from the allocations; this pins today's figure so a change that loses ground shows.
+        var r = Run(TraceSamples.VtdLazySmp2);
+        Assert.Equal(3387, r.Fidelity.Compared);
+        Assert.True(r.Fidelity.Matched >= 1349, $"{r.Fidelity.Matched}/{r.Fidelity.Compared}");
+    }
+}

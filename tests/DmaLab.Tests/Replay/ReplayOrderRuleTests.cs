@@ -1,0 +1,228 @@
+using System.Globalization;
+using System.Text;
+using DmaLab.Replay;
+using static DmaLab.Tests.Trace.TraceTestUtil;
+
+namespace DmaLab.Tests.Replay;
+
+/// <summary>
+/// The kernel's order of work inside a DMA-API call and the flush queue's timing, each isolated by a short hand-written
+/// trace replayed through <see cref="MachineReplayModel"/> (VT-d inferred, one DMA domain per device, IOVAs top-down
+/// from 0xfffff000). Each trace is one the kernel can produce only under the rule: replayed without it, an address
+/// comes out wrong.
+/// </summary>
+public class ReplayOrderRuleTests
+{
+    const string Dev = "0000:00:04.0";
+
+    /// <summary>Builds a tracefs text; timestamps in microseconds.</summary>
+    sealed class T
+    {
+        readonly StringBuilder _sb = new();
+        readonly int _cpus;
+        string _dev = Dev;
+        public T(int cpus = 1) => _cpus = cpus;
+
+        /// <summary>Evidence of strict domains on another device (its own domain): twice a freed IOVA reused at once.</summary>
+        public T StrictElsewhere()
+        {
+            _dev = "0000:00:05.0";
+            Map(0, A, 0x90_0000).Unmap(3, A).Map(6, A, 0x90_1000).Unmap(9, A).Map(12, A, 0x90_2000).Unmap(15, A);
+            _dev = Dev;
+            return this;
+        }
+
+        public T Line(double us, string flags, string evt, string fields, int pid = 7, int cpu = 0)
+        {
+            string ts = (us / 1e6).ToString("F6", CultureInfo.InvariantCulture);
+            _sb.Append($"            task-{pid,-7} [{cpu:000}] {flags} {ts,12}: {evt}: {fields}\n");
+            return this;
+        }
+
+        public T MapLine(double us, ulong iova, ulong phys, string flags = ".....", int pid = 7, int cpu = 0, ulong pages = 1) =>
+            Line(us, flags, "map", $"IOMMU: iova=0x{iova:x16} - 0x{iova + pages * 0x1000:x16} paddr=0x{phys:x16} size={pages * 0x1000}", pid, cpu);
+
+        public T MapCall(double us, ulong iova, ulong phys, string flags = ".....", int pid = 7, int cpu = 0) =>
+            Line(us, flags, "dma_map_page", $"{_dev} dir=FROM_DEVICE dma_addr={iova:x} size=4096 phys_addr={phys:x} attrs=", pid, cpu);
+
+        public T Map(double us, ulong iova, ulong phys, string flags = ".....", int pid = 7, int cpu = 0) =>
+            MapLine(us, iova, phys, flags, pid, cpu).MapCall(us + 1, iova, phys, flags, pid, cpu);
+
+        public T UnmapLine(double us, ulong iova, string flags = "d.h..", int pid = 7, int cpu = 0) =>
+            Line(us, flags, "unmap", $"IOMMU: iova=0x{iova:x16} - 0x{iova + 0x1000:x16} size=4096 unmapped_size=4096", pid, cpu);
+
+        public T UnmapCall(double us, ulong iova, string flags = "d.h..", int pid = 7, int cpu = 0) =>
+            Line(us, flags, "dma_unmap_page", $"{_dev} dir=FROM_DEVICE dma_addr={iova:x} size=4096 attrs=", pid, cpu);
+
+        public T Unmap(double us, ulong iova, string flags = "d.h..", int pid = 7, int cpu = 0) =>
+            UnmapLine(us, iova, flags, pid, cpu).UnmapCall(us + 1, iova, flags, pid, cpu);
+
+        public T TimerStart(double us, ulong jiffies, string flags = "d.h2.", int pid = 7, int cpu = 0) =>
+            Line(us, flags, "timer_start", $"timer=(____ptrval____) function=fq_flush_timeout expires={jiffies + 3} [timeout=3] bucket_expiry={jiffies + 4} cpu={cpu} idx=0 flags=", pid, cpu);
+
+        public T TimerExpire(double us, ulong jiffies, string flags = "..s..", int pid = 0, int cpu = 0) =>
+            Line(us, flags, "timer_expire_entry", $"timer=(____ptrval____) function=fq_flush_timeout now={jiffies} baseclk={jiffies}", pid, cpu);
+
+        public ReplayReport Replay(long explainLine = 0)
+        {
+            string text = $"# tracer: nop\n#\n# entries-in-buffer/entries-written: 1/1   #P:{_cpus}\n#\n" + _sb;
+            var model = new MachineReplayModel(new MachineReplayOptions { Cpus = _cpus });
+            using var reader = ReaderOf(text);
+            return TraceReplayer.Replay(reader, new ReplayOptions { Model = model, Input = "rule.trace", ExplainLine = explainLine });
+        }
+    }
+
+    const ulong A = 0xffff_f000, B = 0xffff_e000, C = 0xffff_d000, D = 0xffff_c000;
+
+    static void AllMatched(ReplayReport r, int compared)
+    {
+        Assert.True(r.Fidelity.Matched == r.Fidelity.Compared,
+            $"{r.Fidelity.Matched}/{r.Fidelity.Compared}: " + string.Join("; ", r.Fidelity.FirstMismatches));
+        Assert.Equal(compared, r.Fidelity.Compared);
+    }
+
+    [Fact]
+    public void An_interrupt_after_the_first_map_line_ran_after_the_allocation()
+    {
+        // Strict: B's IOVA was taken before the hardirq freed A (else B would have got A back from the rcache).
+        var t = new T().StrictElsewhere().Map(0, A, 0x1000, ".....")
+            .MapLine(100, B, 0x2000)
+            .Unmap(110, A)
+            .MapCall(120, B, 0x2000)
+            .Map(200, A, 0x3000);
+        var r = t.Replay();
+        AllMatched(r, 3 + 3);
+        Assert.Equal(1, r.ReorderedCalls);
+        Assert.Equal(0, r.Fidelity.Inferred);
+    }
+
+    [Fact]
+    public void An_interrupt_before_the_first_map_line_ran_before_the_allocation()
+    {
+        // The hardirq freed A; the task's next mapping, traced after it, reuses A: the allocation came after.
+        var t = new T().StrictElsewhere().Map(0, A, 0x1000)
+            .Unmap(100, A)
+            .Map(200, A, 0x2000);
+        AllMatched(t.Replay(), 2 + 3);
+    }
+
+    [Fact]
+    public void A_pre_map_interrupt_the_address_says_came_after_the_allocation_is_inferred()
+    {
+        // The hardirq is traced before B's first map line, yet B got a fresh IOVA while A, just freed, sat on top of
+        // the rcache: only "allocation, then interrupt" explains it. The replay asks the model and says it inferred.
+        var t = new T().StrictElsewhere().Map(0, A, 0x1000)
+            .Unmap(100, A)
+            .Map(130, B, 0x2000)
+            .Map(200, A, 0x3000);
+        var r = t.Replay(explainLine: 22); // B's dma_map_page, after the 4 header lines and the 12 of the evidence
+        AllMatched(r, 3 + 3);
+        Assert.Equal(1, r.FloatedCalls);
+        Assert.NotNull(r.Explain);
+        Assert.Contains(r.Explain!, s => s.Contains("replayed ahead of interrupt line 20"));
+        Assert.Contains(r.Explain!, s => s.Contains("inferred"));
+        Assert.Contains(r.Explain!, s => s.Contains("IOVA 0xffffe000 from the tree"));
+        Assert.Equal(1, r.Fidelity.Inferred);
+        Assert.Equal(2 + 3, r.Fidelity.Determined);
+    }
+
+    [Fact]
+    public void Two_interrupts_straddle_the_first_map_line()
+    {
+        // A and B live; hardirq 1 (before C's first map line) frees A, C reuses it; hardirq 2 (after it) frees B,
+        // which the next mapping gets.
+        var t = new T().StrictElsewhere().Map(0, A, 0x1000).Map(10, B, 0x2000)
+            .Unmap(100, A)
+            .MapLine(200, A, 0x3000)
+            .Unmap(210, B)
+            .MapCall(220, A, 0x3000)
+            .Map(300, B, 0x4000);
+        var r = t.Replay();
+        AllMatched(r, 4 + 3);
+        Assert.Equal(1, r.ReorderedCalls);
+    }
+
+    [Fact]
+    public void A_strict_free_waits_for_the_iotlb_sync_so_an_interrupt_between_unmap_and_dma_unmap_page_frees_first()
+    {
+        // softirq unmaps A (line), a nested hardirq unmaps B whole, then A's dma_unmap_page: A's free came after the
+        // hardirq's (its IOTLB sync ran in between), so A is on top and the next mapping gets it.
+        var t = new T().StrictElsewhere().Map(0, A, 0x1000).Map(10, B, 0x2000)
+            .UnmapLine(100, A, "..s1.")
+            .Unmap(110, B, "d.H2.")
+            .UnmapCall(130, A, "..s1.")
+            .Map(200, A, 0x3000)
+            .Map(210, B, 0x4000);
+        AllMatched(t.Replay(), 4 + 3);
+    }
+
+    [Fact]
+    public void A_lazy_free_is_queued_at_its_unmap_line_and_the_traced_timer_releases_the_queue_oldest_first()
+    {
+        // Lazy (A's unmapped IOVA is not reused by the next mapping, C). softirq unmaps B (line) and queues it;
+        // a hardirq unmaps D; B's dma_unmap_page comes last. The traced fq_flush_timeout releases B then D (queue
+        // order), so D is on top, then B.
+        var t = new T().Map(0, A, 0x1000).Map(10, B, 0x2000)
+            .Unmap(100, A).TimerStart(102, 1000)
+            .Map(200, C, 0x3000).Map(210, D, 0x5000)
+            .UnmapLine(300, B, "..s1.")
+            .Unmap(310, D, "d.H2.")
+            .UnmapCall(330, B, "..s1.")
+            .Map(1000, 0xffff_b000, 0x6000)         // before the timer ran: nothing released yet
+            .TimerExpire(16_500, 1004)
+            .Map(16_600, D, 0x7000).Map(16_700, B, 0x8000).Map(16_800, A, 0x9000);
+        var r = t.Replay();
+        AllMatched(r, 8);
+        Assert.Equal(0, r.Fidelity.Inferred);
+    }
+
+    [Fact]
+    public void Without_timer_events_the_flush_is_placed_where_the_allocations_say_at_the_J_plus_4_tick_or_later()
+    {
+        // Armed at 100 us; the wheel cannot run it before 12 ms (jiffies + 3, bucket J+4 at HZ=250). At 13 ms the
+        // mapping still gets a fresh IOVA, at 17 ms A is back: the flush ran in between.
+        var t = new T().Map(0, A, 0x1000)
+            .Unmap(100, A)
+            .Map(200, B, 0x2000)
+            .Map(13_000, C, 0x3000)
+            .Map(17_000, A, 0x4000);
+        var r = t.Replay();
+        AllMatched(r, 4);
+        Assert.Equal(1, r.Fidelity.Inferred); // the reuse rests on the inferred flush instant
+    }
+
+    [Fact]
+    public void The_timer_frees_every_cpus_ring_cpu0_first_into_the_rcache_of_the_cpu_that_runs_it()
+    {
+        // CPU 0 queues A, CPU 1 queues B; the timer runs on CPU 1: A then B land in CPU 1's cache (B on top); CPU 0
+        // sees none of them.
+        var t = new T(cpus: 2).Map(0, A, 0x1000, cpu: 0).Map(10, B, 0x2000, pid: 8, cpu: 1)
+            .Unmap(100, A, cpu: 0).TimerStart(102, 1000, cpu: 0)
+            .Map(200, C, 0x3000, cpu: 0)
+            .Unmap(300, B, pid: 8, cpu: 1)
+            .TimerExpire(16_500, 1004, cpu: 1)
+            .Map(16_600, B, 0x4000, pid: 8, cpu: 1)
+            .Map(16_700, A, 0x5000, pid: 8, cpu: 1)
+            .Map(16_800, D, 0x6000, cpu: 0);
+        AllMatched(t.Replay(), 6);
+    }
+
+    [Fact]
+    public void A_full_ring_flushes_and_frees_only_its_own_cpus_ring()
+    {
+        // 257 pages unmapped in a row (within a millisecond, no timer can run): the 256th queue_iova finds the ring
+        // full (IOVA_DEFAULT_FQ_SIZE 256 holds 255: pages 0..254), flushes, frees those 255 into CPU 0's cache and
+        // queues itself (page 255); the next mapping gets page 254, the last freed, not 255 or 256, still queued.
+        var t = new T();
+        ulong Page(int i) => 0xffff_f000UL - (ulong)i * 0x1000;
+        double us = 0;
+        // A lazy vote first: an unmapped page not reused by the next mapping.
+        t.Map(us, Page(0), 0x10_0000); t.Unmap(us += 5, Page(0)); t.Map(us += 5, Page(1), 0x10_1000);
+        for (int i = 2; i < 257; i++) t.Map(us += 2, Page(i), 0x10_0000 + (ulong)i * 0x1000);
+        Assert.True(us < 11_000);
+        for (int i = 1; i < 257; i++) t.Unmap(us += 2, Page(i));
+        t.Map(us += 2, Page(254), 0x20_0000);
+        var r = t.Replay();
+        AllMatched(r, 258);
+    }
+}
