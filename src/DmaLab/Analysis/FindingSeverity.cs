@@ -21,6 +21,7 @@ public static class FindingSeverities
     static readonly HashSet<string> Infos = new(StringComparer.Ordinal)
     {
         "cma-busy-retry", "fragmentation-failure", "buddyinfo-not-restored",
+        "live-at-end", // a mapping alive when the trace ended: informational, a leak needs evidence (replay)
     };
 
     public static FindingSeverity Of(string kind) =>
