@@ -82,6 +82,50 @@ public sealed class FlushQueue
         for (int i = 0; i < _rings.Length; i++) _rings[i] = new Ring(Size);
     }
 
+    /// <summary>A rival hypothesis of this queue, over <paramref name="iovad"/> (a copy of this queue's domain): the
+    /// same rings, counters and timer, and flushes that invalidate no IOTLB (the modelled IOMMU is the real queue's).</summary>
+    public FlushQueue Rival(IovaDomain iovad)
+    {
+        var r = new FlushQueue(iovad, NoIotlb.Instance, _clock, Type, _jiffies.Hz, Size, _jiffies)
+        {
+            LatencyNs = LatencyNs, ExternalTimer = ExternalTimer, ExternalGraceNs = ExternalGraceNs,
+        };
+        r.CopyStateFrom(this);
+        return r;
+    }
+
+    /// <summary>Host bytes a copy of this queue's rings takes.</summary>
+    public long StateBytes => (long)_rings.Length * Size * System.Runtime.CompilerServices.Unsafe.SizeOf<Entry>();
+
+    sealed class NoIotlb : IIotlbFlushAll
+    {
+        public static readonly NoIotlb Instance = new();
+        public void FlushIotlbAll() { }
+    }
+
+    /// <summary>Makes this queue's rings, counters and timer an exact copy of <paramref name="other"/>'s (same type
+    /// and size); the statistics stay this queue's own.</summary>
+    public void CopyStateFrom(FlushQueue other)
+    {
+        if (other._rings.Length != _rings.Length || other.Size != Size)
+            throw new ArgumentException("flush queues of different shape", nameof(other));
+        for (int i = 0; i < _rings.Length; i++)
+        {
+            Array.Copy(other._rings[i].Entries, _rings[i].Entries, Size);
+            _rings[i].Head = other._rings[i].Head;
+            _rings[i].Tail = other._rings[i].Tail;
+        }
+        _flushStartCnt = other._flushStartCnt;
+        _flushFinishCnt = other._flushFinishCnt;
+        _timerOn = other._timerOn;
+        _timerExpiryNs = other._timerExpiryNs;
+        _timerBucket = other._timerBucket;
+        _timerArmedNs = other._timerArmedNs;
+        _timerCpu = other._timerCpu;
+        _flushCpu = other._flushCpu;
+        _lastFlushNs = other._lastFlushNs;
+    }
+
     public FlushQueueType Type { get; }
     public int Size { get; }
     public int TimeoutMs { get; }
@@ -112,6 +156,35 @@ public sealed class FlushQueue
     /// </summary>
     public bool ExternalTimer { get; set; }
     public ulong ExternalGraceNs { get; set; } = 1_000_000_000UL;
+
+    /// <summary>The rival hypotheses of the domain's state a replay keeps (see <see cref="IovaRivals"/>); null for a
+    /// rival itself or a queue outside an allocator.</summary>
+    public IovaRivals? Rivals { get; init; }
+
+    /// <summary>
+    /// The distinct times entries still waiting for a flush (not covered by one begun so far) were queued in
+    /// (<paramref name="lo"/>, <paramref name="hi"/>), oldest first, at most <paramref name="into"/>'s length: the
+    /// instants between which a flush placed in that bracket would leave a different set waiting.
+    /// </summary>
+    public int WaitingTimes(ulong lo, ulong hi, Span<ulong> into)
+    {
+        int n = 0;
+        ulong c = _flushStartCnt;
+        foreach (var r in _rings)
+            for (uint i = r.Head; i != r.Tail; i = (i + 1) & r.ModMask)
+            {
+                ref var e = ref r.Entries[i];
+                if (e.Counter != c || e.QueuedNs <= lo || e.QueuedNs >= hi) continue;
+                int at = 0;
+                while (at < n && into[at] < e.QueuedNs) at++;
+                if (at < n && into[at] == e.QueuedNs) continue;
+                if (n == into.Length) { if (at == n) continue; n--; }
+                for (int k = n; k > at; k--) into[k] = into[k - 1];
+                into[at] = e.QueuedNs;
+                n++;
+            }
+        return n;
+    }
 
     /// <summary>Optional observer of every release (pfn, pages, flush-finish count at release), for tests and metrics.</summary>
     public Action<ulong, ulong, ulong>? OnRelease { get; set; }

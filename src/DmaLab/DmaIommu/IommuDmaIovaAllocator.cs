@@ -83,8 +83,13 @@ public sealed class IommuDmaIovaAllocator
         JiffyClock? jiffies = null)
     {
         if (_msiCookie) throw new InvalidOperationException("an MSI cookie has no flush queue");
-        return Fq ??= new FlushQueue(Iovad, iommu, _clock, type, hz, jiffies: jiffies);
+        return Fq ??= new FlushQueue(Iovad, iommu, _clock, type, hz, jiffies: jiffies) { Rivals = Rivals };
     }
+
+    /// <summary>Rival hypotheses of this lazy domain's state that a replay keeps while the trace cannot decide when a
+    /// flush ran (empty unless a replay spawns them); every allocation and free is applied to them too.</summary>
+    public IovaRivals Rivals => _rivals ??= new IovaRivals(this);
+    IovaRivals? _rivals;
 
     /// <summary>Linux: iommu_setup_dma_ops() for a device whose default domain is this DMA domain.</summary>
     public IommuDmaMaster Attach(Device device) => new(device ?? throw new ArgumentNullException(nameof(device)), ForceDac);
@@ -135,14 +140,20 @@ public sealed class IommuDmaIovaAllocator
     public void RunDueEvents()
     {
         if (_msiCookie) return;
-        ulong now = _clock.NowNs;
+        RunDue(Fq, Iovad);
+    }
+
+    /// <summary>The due flush-queue timer and depot work of a queue and its domain, in time order.</summary>
+    internal static void RunDue(FlushQueue? fq, IovaDomain iovad)
+    {
+        ulong now = iovad.NowNs;
         while (true)
         {
-            ulong timer = Fq?.DueNs ?? ulong.MaxValue;
-            ulong work = Iovad.NextWorkDueNs;
+            ulong timer = fq?.DueNs ?? ulong.MaxValue;
+            ulong work = iovad.NextWorkDueNs;
             if (timer > now && work > now) return;
-            if (timer <= work) Fq!.RunExpiredTimer();
-            else Iovad.RunDueWorkUntil(work);
+            if (timer <= work) fq!.RunExpiredTimer();
+            else iovad.RunDueWorkUntil(work);
         }
     }
 
@@ -163,7 +174,9 @@ public sealed class IommuDmaIovaAllocator
         ulong iovaLen = size >> shift;
         dmaLimit = Limit(master, dmaLimit);
         ulong pfn;
-        if (dmaLimit > Mask32 && master.Pci32BitWorkaround)
+        bool try32 = dmaLimit > Mask32 && master.Pci32BitWorkaround;
+        if (_rivals is { Count: > 0 }) _rivals.Alloc(iovaLen, try32, Mask32 >> shift, dmaLimit >> shift, cpu);
+        if (try32)
         {
             pfn = Iovad.AllocIovaFast(cpu, iovaLen, Mask32 >> shift, false);
             if (pfn != 0) return pfn << shift;
@@ -193,15 +206,21 @@ public sealed class IommuDmaIovaAllocator
     {
         if (_msiCookie) return _msiIova;
         RunDueEvents();
-        int shift = Iovad.Shift;
+        return PeekOn(Iovad, master, size, dmaLimit, cpu);
+    }
+
+    /// <summary><see cref="PeekIova"/> on <paramref name="iovad"/> (this domain or a rival of it), due events not run.</summary>
+    internal ulong PeekOn(IovaDomain iovad, IommuDmaMaster master, ulong size, ulong dmaLimit, int cpu)
+    {
+        int shift = iovad.Shift;
         ulong iovaLen = size >> shift;
         dmaLimit = Limit(master, dmaLimit);
         if (dmaLimit > Mask32 && master.Pci32BitWorkaround)
         {
-            ulong low = Iovad.PeekAllocIovaFast(cpu, iovaLen, Mask32 >> shift);
+            ulong low = iovad.PeekAllocIovaFast(cpu, iovaLen, Mask32 >> shift);
             if (low != 0) return low << shift;
         }
-        return Iovad.PeekAllocIovaFast(cpu, iovaLen, dmaLimit >> shift) << shift;
+        return iovad.PeekAllocIovaFast(cpu, iovaLen, dmaLimit >> shift) << shift;
     }
 
     /// <summary>
@@ -216,6 +235,7 @@ public sealed class IommuDmaIovaAllocator
             return;
         }
         RunDueEvents();
+        if (_rivals is { Count: > 0 }) _rivals.Free(Iovad.IovaPfn(iova), size >> Iovad.Shift, cpu, queued && Fq != null, freedTablePages);
         if (queued && Fq != null) Fq.QueueIova(cpu, Iovad.IovaPfn(iova), size >> Iovad.Shift, freedTablePages);
         else Iovad.FreeIovaFast(cpu, Iovad.IovaPfn(iova), size >> Iovad.Shift);
     }

@@ -56,6 +56,57 @@ public sealed class IovaDomain
         for (int i = 0; i < RangeCacheMaxSize; i++) _rcaches[i] = new IovaRcache(this, cpus);
     }
 
+    /// <summary>A domain of the same geometry, clock and CPUs as <paramref name="model"/> holding a copy of its
+    /// state (<see cref="CopyStateFrom"/>): a rival hypothesis a replay keeps beside the domain it models.</summary>
+    public IovaDomain(IovaDomain model)
+    {
+        Granule = model.Granule;
+        Shift = model.Shift;
+        StartPfn = model.StartPfn;
+        Cpus = model.Cpus;
+        _clock = model._clock;
+        DepotDelayNs = model.DepotDelayNs;
+        DepotLimit = model.DepotLimit;
+        Dma32BitPfn = model.Dma32BitPfn;
+        _tree = new IovaRbTree(4);
+        _anchor = model._anchor;
+        _rcaches = new IovaRcache[RangeCacheMaxSize];
+        for (int i = 0; i < RangeCacheMaxSize; i++) _rcaches[i] = new IovaRcache(this, Cpus);
+        CopyStateFrom(model);
+    }
+
+    /// <summary>
+    /// Makes this domain's allocator state an exact copy of <paramref name="other"/>'s (same geometry and CPUs): the
+    /// tree, the search hints, max32_alloc_size, every range cache and depot, the pending depot work. The statistics
+    /// stay this domain's own.
+    /// </summary>
+    public void CopyStateFrom(IovaDomain other)
+    {
+        if (other.Cpus != Cpus || other.Granule != Granule || other._anchor != _anchor)
+            throw new ArgumentException("domains of different geometry", nameof(other));
+        _tree.CopyFrom(other._tree);
+        _cachedNode = other._cachedNode;
+        _cached32Node = other._cached32Node;
+        Max32AllocSize = other.Max32AllocSize;
+        for (int i = 0; i < RangeCacheMaxSize; i++) _rcaches[i].CopyFrom(other._rcaches[i]);
+        _nextWorkDueNs = other._nextWorkDueNs;
+    }
+
+    /// <summary>Host bytes a copy of this domain's state takes (<see cref="IovaDomain(IovaDomain)"/>), about: the node
+    /// array and its index, and every magazine.</summary>
+    public long StateBytes
+    {
+        get
+        {
+            long mags = 0;
+            foreach (var rc in _rcaches) mags += 2L * Cpus + rc.DepotSize;
+            return _tree.Slots * (long)(IovaRbTree.NodeBytes + 8) + mags * (IovaMagazine.MagSize * 8 + 32);
+        }
+    }
+
+    /// <summary>The domain's virtual time (the clock its depot work runs on).</summary>
+    internal ulong NowNs => _clock.NowNs;
+
     public ulong Granule { get; }
     /// <summary>iova_shift(): log2 of the granule.</summary>
     public int Shift { get; }

@@ -27,6 +27,13 @@ internal sealed class IovaMagazine
 
     public void Push(ulong pfn) => Pfns[Size++] = pfn;
 
+    /// <summary>Takes <paramref name="other"/>'s pfns and size (not its depot link).</summary>
+    public void CopyFrom(IovaMagazine other)
+    {
+        Pfns = other.Pfns;
+        Size = other.Size;
+    }
+
     /// <summary>What <see cref="Pop"/> would return, without popping.</summary>
     public ulong Peek(ulong limitPfn)
     {

@@ -119,6 +119,25 @@ internal sealed class IovaRbTree
         _freeHead = n;
     }
 
+    /// <summary>Node slots handed out so far (the part of the node array a copy takes).</summary>
+    public int Slots => _used;
+
+    /// <summary>Makes this tree an exact copy of <paramref name="other"/>: the same nodes under the same handles, the
+    /// same free list and index (a replay's rival hypothesis of a domain's state, or its adoption).</summary>
+    public void CopyFrom(IovaRbTree other)
+    {
+        if (_nodes.Length != other._nodes.Length) _nodes = new Node[other._nodes.Length];
+        Array.Copy(other._nodes, _nodes, other._used);
+        if (_buckets.Length != other._buckets.Length) _buckets = new int[other._buckets.Length];
+        Array.Copy(other._buckets, _buckets, other._buckets.Length);
+        _bucketShift = other._bucketShift;
+        _bucketMask = other._bucketMask;
+        _freeHead = other._freeHead;
+        _used = other._used;
+        Root = other.Root;
+        Count = other.Count;
+    }
+
     /// <summary>Grows the node array up front so a benchmark or a large workload never resizes mid-run.</summary>
     public void EnsureCapacity(int nodes)
     {

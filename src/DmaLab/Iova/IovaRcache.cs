@@ -24,6 +24,28 @@ internal sealed class IovaRcache
         }
     }
 
+    /// <summary>Makes this size class an exact copy of <paramref name="other"/>'s (same CPUs): every CPU's loaded and
+    /// previous magazine, the depot in its order, the pending trim work.</summary>
+    public void CopyFrom(IovaRcache other)
+    {
+        for (int c = 0; c < _loaded.Length; c++)
+        {
+            _loaded[c].CopyFrom(other._loaded[c]);
+            _prev[c].CopyFrom(other._prev[c]);
+        }
+        while (_depot != null) _domain.MagazineFree(DepotPop());
+        IovaMagazine? tail = null;
+        for (var m = other._depot; m != null; m = m.Next)
+        {
+            var copy = _domain.MagazineAlloc();
+            copy.CopyFrom(m);
+            if (tail == null) _depot = copy; else tail.Next = copy;
+            tail = copy;
+        }
+        DepotSize = other.DepotSize;
+        WorkDueNs = other.WorkDueNs;
+    }
+
     public int DepotSize { get; private set; }
     /// <summary>Virtual time at which the delayed depot work runs; ulong.MaxValue when not pending.</summary>
     public ulong WorkDueNs { get; private set; } = ulong.MaxValue;

@@ -36,6 +36,8 @@ internal sealed class FlushInstantInference
         // shows whether it ran after them.
         public ulong FlushLo, FlushHi;
         public int FlushCpu = -1;
+        // Rivals spawned before this placement (they follow it, and its later moves).
+        public long RivalMark;
     }
 
     readonly ulong _tickNs;
@@ -78,6 +80,7 @@ internal sealed class FlushInstantInference
         bool extended = false;
         if (traced != withoutFlush && fq.FindWaiting(traced, logSize, b.FlushLo, b.FlushHi, out ulong queued))
         {
+            fq.Rivals?.ApplyOlder(q => q.ExtendFlushTo(queued), b.RivalMark);
             fq.ExtendFlushTo(queued);
             b.FlushLo = queued;
             LastPlacement += $"; moved after {queued / 1e9:F6} s by an allocation that got a range queued then";
@@ -88,6 +91,16 @@ internal sealed class FlushInstantInference
             b.FlushHi = first;
         if (b.FlushHi <= b.FlushLo + 1) b.FlushCpu = -1;
         return extended;
+    }
+
+    /// <summary>The domain of <paramref name="fq"/> took a rival's state (<see cref="IovaRivals.Reconcile"/>): its
+    /// open bracket no longer describes the queue.</summary>
+    public void Adopted(FlushQueue fq)
+    {
+        if (!_brackets.TryGetValue(fq, out var b)) return;
+        b.FlushCpu = -1;
+        b.ArmedNs = ulong.MaxValue;
+        LastPlacement = $"per a rival kept since: {fq.Rivals?.LastAdopted} (inferred)";
     }
 
     /// <summary>How the last flush was placed, for an explanation.</summary>
@@ -191,12 +204,41 @@ internal sealed class FlushInstantInference
         ulong at = lo + 1;
         LastPlacement = $"(timer armed at {fq.TimerArmedNs / 1e9:F6} s) placed on CPU {cpu} between {lo / 1e9:F6} and {hi / 1e9:F6} s, " +
                         (vote ? "bracketed by what the allocations got" : "overdue with no allocation to tell") + " (inferred)";
+        // The rivals kept from earlier placements follow this one; new rivals take the other instants and CPUs.
+        fq.Rivals?.Apply(q => q.FlushTimeoutAsOf(at, cpu));
+        long mark = fq.Rivals?.Spawned ?? 0;
+        SpawnRivals(fq, at, hi, cpu);
         fq.FlushTimeoutAsOf(at, cpu);
         var nb = For(fq);
         nb.FlushLo = at;
         nb.FlushHi = hi;
         nb.FlushCpu = cpu;
+        nb.RivalMark = mark;
     }
+
+    /// <summary>Instants of a placement's rivals at most (after each of the first entries queued in its bracket).</summary>
+    const int MaxRivalInstants = 64;
+
+    /// <summary>
+    /// Rivals of a placement the allocations so far cannot decide (<see cref="IovaRivals"/>): the flush right after
+    /// each entry queued inside the bracket (each leaves another set of entries waiting), on this CPU and on each
+    /// other one, and at the bracket's start on the other CPUs. The allocations that follow refute all but one.
+    /// </summary>
+    void SpawnRivals(FlushQueue fq, ulong at, ulong hi, int cpu)
+    {
+        if (fq.Rivals is not { } rivals) return;
+        Span<ulong> times = stackalloc ulong[MaxRivalInstants];
+        int n = fq.WaitingTimes(at, hi, times);
+        for (int k = 0; k < _cpus; k++)
+        {
+            int c = (cpu + k) % _cpus;
+            if (c != cpu) SpawnRival(rivals, at, c);
+            for (int i = 0; i < n; i++) SpawnRival(rivals, times[i], c);
+        }
+    }
+
+    static void SpawnRival(IovaRivals rivals, ulong flushNs, int cpu) =>
+        rivals.Spawn(q => q.FlushTimeoutAsOf(flushNs, cpu), $"the flush ran at {flushNs / 1e9:F6} s on CPU {cpu}");
 
     /// <summary>An overdue flush no allocation has bracketed: it ran after the last evidence against it and before now;
     /// as with a bracket, what was queued in between waits for the allocations that follow.</summary>

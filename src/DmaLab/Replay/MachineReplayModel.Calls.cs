@@ -223,14 +223,27 @@ public sealed partial class MachineReplayModel
     /// <see cref="FlushInstantInference"/> place a pending flush by what the allocation got.</summary>
     void InferFlushBefore(Dev d, in ReplayCall c, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> lens, ulong traced)
     {
-        if (_fqInference is null || d.Domain?.Fq is not { TimerArmed: true } fq || traced == ulong.MaxValue) return;
+        if (_fqInference is null || d.Domain?.Fq is not { } fq || traced == ulong.MaxValue) return;
+        if (!fq.TimerArmed && fq.Rivals is not { Count: > 0 }) return;
         var dom = d.Domain;
         ulong without = PreviewIova(d, c, phys, lens, out ulong bytes, out _);
         if (bytes == 0) return;
-        ulong pages = bytes >> dom.Shift;
-        int logSize = Iova.IovaMath.OrderBase2(Iova.IovaMath.RoundupPowOfTwo(pages));
-        if (logSize >= Iova.IovaDomain.RangeCacheMaxSize) logSize = -1;
-        _fqInference.BeforeAlloc(fq, _clock.NowNs, Cpu(c.Cpu), logSize, without >> dom.Shift, traced >> dom.Shift);
+        if (fq.TimerArmed)
+        {
+            ulong pages = bytes >> dom.Shift;
+            int logSize = Iova.IovaMath.OrderBase2(Iova.IovaMath.RoundupPowOfTwo(pages));
+            if (logSize >= Iova.IovaDomain.RangeCacheMaxSize) logSize = -1;
+            _fqInference.BeforeAlloc(fq, _clock.NowNs, Cpu(c.Cpu), logSize, without >> dom.Shift, traced >> dom.Shift);
+        }
+        // The rival placements of earlier flushes that this allocation refutes go; if it refutes the domain's own and
+        // a rival gives the traced address, the domain takes that rival's state.
+        ulong limit = c.Kind is TraceEventKind.DmaAlloc or TraceEventKind.DmaAllocPages or TraceEventKind.DmaAllocSgt
+            ? d.Device.CoherentDmaMask : d.Device.DmaMask;
+        if (fq.Rivals is { Count: > 0 } rivals && rivals.Reconcile(d.Master!, bytes, limit, Cpu(c.Cpu), traced >> dom.Shift << dom.Shift))
+        {
+            _fqInference.Adopted(fq);
+            if (Explaining(c)) _say!($"the allocations refuted the flush placement the domain had; it took a rival's: {rivals.LastAdopted} (inferred)");
+        }
     }
 
     // The trace's DMA segment addresses of the current dma_map_sg (set by the replayer before MapSg) are used only to

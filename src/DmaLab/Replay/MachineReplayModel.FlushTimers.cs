@@ -38,6 +38,18 @@ public sealed partial class MachineReplayModel : IReplayFlushTimer
         return pfn == 0 ? ulong.MaxValue : pfn << dom.Shift;
     }
 
+    /// <summary>What the rival placements of inferred flushes came to (null when none was kept).</summary>
+    string? RivalNote()
+    {
+        long spawned = 0, adopted = 0, skipped = 0;
+        foreach (var fq in _fqs)
+            if (fq.Rivals is { } r) { spawned += r.Spawned; adopted += r.Adopted; skipped += r.Skipped; }
+        if (spawned == 0 && skipped == 0) return null;
+        return $"flush placements the allocations could not yet decide kept {spawned:N0} rival(s) (other instants and CPUs); " +
+               $"{adopted:N0} time(s) a later allocation showed a rival right and the domain took its state (inferred)" +
+               (skipped == 0 ? "" : $"; {skipped:N0} rival(s) not kept: a copy of the domain would pass {IovaRivals.MaxBytes >> 20} MiB");
+    }
+
     void AddFlushQueue(FlushQueue fq)
     {
         if (_opt.Policy == ReplayPolicy.AsTraced)
@@ -76,6 +88,7 @@ public sealed partial class MachineReplayModel : IReplayFlushTimer
         if (_timerEvents || _opt.Policy != ReplayPolicy.AsTraced) return;
         _timerEvents = true;
         _fqInference = null;
+        foreach (var fq in _fqs) fq.Rivals?.Clear();
         foreach (var fq in _fqs) { fq.ExternalTimer = true; fq.ExternalGraceNs = 1_000_000_000UL; }
         _notes.Add("flush-queue timers replayed from the trace's timer_start/timer_expire_entry (fq_flush_timeout) events");
     }

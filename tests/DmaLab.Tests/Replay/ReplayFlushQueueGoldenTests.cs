@@ -53,9 +53,10 @@ public class ReplayFlushQueueGoldenTests
     public void Lazy_two_cpus_without_timer_events_is_not_yet_exact()
     {
         // Known limit (docs in the issue note): which CPU's softirq ran an idle CPU's timer, and when, is not always
-        // recoverable from the allocations; this pins today's figure so a change that loses ground shows.
+        // recoverable from the allocations; this pins today's figure so a change that loses ground shows. The rival
+        // placements of late flushes (IovaRivals) took it from 1349 to 1720; two of them are adopted on the way.
         var r = Run(TraceSamples.VtdLazySmp2);
         Assert.Equal(3387, r.Fidelity.Compared);
-        Assert.True(r.Fidelity.Matched >= 1349, $"{r.Fidelity.Matched}/{r.Fidelity.Compared}");
+        Assert.True(r.Fidelity.Matched >= 1720, $"{r.Fidelity.Matched}/{r.Fidelity.Compared}");
     }
 }

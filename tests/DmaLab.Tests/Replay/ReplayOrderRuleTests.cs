@@ -208,6 +208,30 @@ public class ReplayOrderRuleTests
     }
 
     [Fact]
+    public void A_late_flush_the_trace_cannot_place_is_kept_as_rivals_until_the_allocations_decide()
+    {
+        // Two CPUs, no timer events. CPU 0 queues A (arming the timer) and, 30 ms later with the timer still not run
+        // (an idle CPU's timer runs late), B; CPU 1 queues C. The timer ran on CPU 0 after B and before C: A and B went
+        // to CPU 0's cache and C re-armed the timer on CPU 1. Nothing tells that until 48 ms: the flush is overdue at
+        // 41 ms and placed at the earliest instant its bracket allows (A only), leaving B waiting; at 46 ms CPU 1's
+        // flush shows (E comes back), and as placed it frees B into CPU 1's cache under C and E. At 48 ms CPU 1 gets a
+        // fresh range, which only the rival "ran after B, on CPU 0" gives, and CPU 0 then gets B back.
+        const ulong E = 0xffff_b000 + 0x1000, F = 0xffff_b000;
+        var t = new T(cpus: 2)
+            .Map(0, A, 0x1000, cpu: 0).Unmap(100, A, cpu: 0)
+            .Map(30_000, B, 0x2000, cpu: 0).Unmap(30_100, B, cpu: 0)
+            .Map(31_000, C, 0x3000, pid: 8, cpu: 1).Unmap(31_100, C, pid: 8, cpu: 1)
+            .Map(40_500, E, 0x4000, pid: 8, cpu: 1).Unmap(41_000, E, pid: 8, cpu: 1)
+            .Map(46_000, E, 0x5000, pid: 8, cpu: 1)
+            .Map(47_000, C, 0x6000, pid: 8, cpu: 1)
+            .Map(48_000, F, 0x7000, pid: 8, cpu: 1)
+            .Map(49_000, B, 0x8000, cpu: 0);
+        var r = t.Replay(explainLine: 26);
+        AllMatched(r, 8);
+        Assert.True(r.Explain!.Any(l => l.Contains("took a rival's: the flush ran at 0.030101 s on CPU 0", StringComparison.Ordinal)), string.Join("\n", r.Explain!));
+    }
+
+    [Fact]
     public void A_full_ring_flushes_and_frees_only_its_own_cpus_ring()
     {
         // 257 pages unmapped in a row (within a millisecond, no timer can run): the 256th queue_iova finds the ring
