@@ -61,7 +61,13 @@ internal sealed class ReplayReorderWindow
 
     void Place(TraceEventKind kind)
     {
-        if (IsAllocatingCall(kind)) TryReorder(_count - 1);
+        var r = At(_count - 1);
+        if (r.Cpu != _firstCpu) { if (_firstCpu < 0) _firstCpu = r.Cpu; else _smp = true; }
+        if (IsAllocatingCall(kind))
+        {
+            TryReorder(_count - 1);
+            if (_smp) MarkOtherCpus(_count - 1);
+        }
         else if (kind is TraceEventKind.DmaUnmapPhys or TraceEventKind.DmaUnmapResource or TraceEventKind.IommuUnmap) PlaceFree(_count - 1);
     }
 
@@ -231,6 +237,44 @@ internal sealed class ReplayReorderWindow
                 at.FloatFreedPages = ((x.Iova & 0xFFF) + Math.Max(x.Size, 1) + 0xFFF) >> 12;
             }
             e.OrderInferred = true;
+        }
+    }
+
+    int _firstCpu = -1;
+    bool _smp;
+
+    /// <summary>How far back <see cref="MarkOtherCpus"/> looks for the call's own earlier records.</summary>
+    const int OtherCpuScan = 128;
+
+    /// <summary>
+    /// Allocating calls of the same device on other CPUs traced inside this call's allocation window (after its task's
+    /// previous record, before its first map line): the CPUs allocated concurrently and the order of the lines does
+    /// not say whose allocation came first (Linux: drivers/iommu/dma-iommu.c allocates before iommu_map() traces).
+    /// Each is marked; when it reaches the head the model's previews decide (<see cref="TryFloat"/>): this call moves
+    /// ahead of it when only that order gives both their traced addresses as the trace shows this one's.
+    /// </summary>
+    void MarkOtherCpus(int i)
+    {
+        var e = At(i);
+        int firstMap = -1, k = i - 1;
+        for (; k >= 0 && k >= i - OtherCpuScan; k--)
+        {
+            var x = At(k);
+            if (x.Cpu != e.Cpu) continue;
+            if (x.ReorderBarrier) break;
+            if (!SameContext(x, e)) continue;
+            if (x.Kind == TraceEventKind.IommuMap) { firstMap = k; continue; }
+            break;
+        }
+        if (firstMap < 0) return;
+        for (int j = Math.Max(k + 1, 0); j < firstMap; j++)
+        {
+            var x = At(j);
+            if (x.Cpu == e.Cpu || x.FloatLine != 0 || !IsAllocatingCall(x.Kind) || x.Device != e.Device) continue;
+            x.FloatLine = e.Line;
+            e.OrderInferred = true;
+            if (e.Line == ExplainLine)
+                Say?.Invoke($"CPU {x.Cpu}'s line {x.Line} ({x.EventName}), traced before its first map line, allocated concurrently: the model's previews decide which came first");
         }
     }
 

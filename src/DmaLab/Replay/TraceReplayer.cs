@@ -196,19 +196,54 @@ public sealed partial class TraceReplayer
     Func<TraceRecord, TraceRecord, bool>? _mustPrecede;
 
     /// <summary>
-    /// Whether call <paramref name="c"/>'s allocation must have come before interrupt record <paramref name="x"/>: the
-    /// model, performing the call now, gives the kernel's address, and after <paramref name="x"/> it would not (a strict
-    /// free of another range of the call's size class would be handed out instead, a same-class allocation would take
-    /// that address first, a flush-queue timer would put another range on top).
+    /// Whether call <paramref name="c"/>'s allocation must have come before interrupt record <paramref name="x"/> (or
+    /// another CPU's allocation traced before c's first map line): the model, performing the call now, gives the
+    /// kernel's address, and after <paramref name="x"/> it would not (a strict free of another range of the call's size
+    /// class would be handed out instead, a same-class allocation would take that address first, an allocation that
+    /// would get part of that range would take it, a flush-queue timer would put another range on top).
     /// </summary>
     bool MustPrecede(TraceRecord c, TraceRecord x)
     {
         if (_model is null || !_deviceNames.TryGet(c.Device, out int id) || id >= _devices.Count) return false;
-        ulong phys, size, traced, pages;
+        if (!PreviewOf(c, id, out ulong now, out ulong traced, out ulong pages)) return false;
+        if (c.Line == _opt.ExplainLine)
+            _explain?.Add($"before {(x.Cpu == c.Cpu ? "interrupt" : $"CPU {x.Cpu}'s")} line {x.Line} ({x.EventName}): the allocation, made there, would get " +
+                          (now == ulong.MaxValue ? "nothing the model can tell" : $"0x{now:x}") + $" (traced 0x{traced:x})");
+        if (now == ulong.MaxValue || now != traced) return false;
+        ulong page = traced & ~0xFFFUL;
+        switch (x.Kind)
+        {
+            case TraceEventKind.TimerExpireEntry:
+                ulong top = _model.AfterFlush(id, pages);
+                return top != ulong.MaxValue && top != page;
+            case TraceEventKind.DmaMapPhys or TraceEventKind.DmaMapResource or TraceEventKind.DmaMapSg or TraceEventKind.DmaAlloc
+                or TraceEventKind.DmaAllocPages or TraceEventKind.DmaAllocSgt:
+                // An interrupt's allocation of the same size class would take the top of this CPU's range cache
+                // first; any allocation (another CPU's too: the tree is shared) that, made first, would get part of
+                // the range this call received would have taken it. Either way this call came first.
+                ulong xPages = PagesOf(x.Kind == TraceEventKind.DmaMapSg && !x.DmaAddrs.IsEmpty ? x.DmaAddrs[0] : x.DmaAddr, SgOrSize(x));
+                if (x.Cpu == c.Cpu && SizeClass(pages) == SizeClass(xPages)) return true;
+                if (!_deviceNames.TryGet(x.Device, out int xid) || xid >= _devices.Count
+                    || !PreviewOf(x, xid, out ulong xNow, out _, out ulong xLen) || xNow == ulong.MaxValue) return false;
+                ulong xLo = xNow & ~0xFFFUL;
+                return xLo < page + (pages << 12) && page < xLo + (xLen << 12);
+            default:
+                // A strict free of another range of the class: after it, that range is on top.
+                return x.FloatFreedIova != 0 && x.FloatFreedIova != page && SizeClass(pages) == SizeClass(x.FloatFreedPages);
+        }
+    }
+
+    /// <summary>What the allocating call <paramref name="c"/> of device <paramref name="id"/> would get if the model
+    /// made it now (ulong.MaxValue when it cannot tell), with its traced address and its pages.</summary>
+    bool PreviewOf(TraceRecord c, int id, out ulong now, out ulong traced, out ulong pages)
+    {
+        ulong phys, size;
+        now = ulong.MaxValue;
         if (c.Kind == TraceEventKind.DmaMapSg)
         {
             var dma = c.DmaAddrs;
             var lens = c.Lengths;
+            traced = pages = 0;
             if (c.PhysAddrs.IsEmpty || dma.IsEmpty || lens.Length < dma.Length) return false;
             phys = c.PhysAddrs[0];
             size = 0;
@@ -224,25 +259,8 @@ public sealed partial class TraceReplayer
             traced = c.DmaAddr;
             pages = PagesOf(traced, size);
         }
-        ulong now = _model.Preview(Call(c, id, phys, size), c.PhysAddrs, c.Lengths);
-        if (c.Line == _opt.ExplainLine)
-            _explain?.Add($"before interrupt line {x.Line} ({x.EventName}): the allocation, made there, would get " +
-                          (now == ulong.MaxValue ? "nothing the model can tell" : $"0x{now:x}") + $" (traced 0x{traced:x})");
-        if (now == ulong.MaxValue || now != traced) return false;
-        ulong page = traced & ~0xFFFUL;
-        switch (x.Kind)
-        {
-            case TraceEventKind.TimerExpireEntry:
-                ulong top = _model.AfterFlush(id, pages);
-                return top != ulong.MaxValue && top != page;
-            case TraceEventKind.DmaMapPhys or TraceEventKind.DmaMapResource or TraceEventKind.DmaMapSg or TraceEventKind.DmaAlloc
-                or TraceEventKind.DmaAllocPages or TraceEventKind.DmaAllocSgt:
-                // The interrupt's allocation would take the top first if it is of the same size class.
-                return SizeClass(pages) == SizeClass(PagesOf(x.Kind == TraceEventKind.DmaMapSg && !x.DmaAddrs.IsEmpty ? x.DmaAddrs[0] : x.DmaAddr, SgOrSize(x)));
-            default:
-                // A strict free of another range of the class: after it, that range is on top.
-                return x.FloatFreedIova != 0 && x.FloatFreedIova != page && SizeClass(pages) == SizeClass(x.FloatFreedPages);
-        }
+        now = _model!.Preview(Call(c, id, phys, size), c.PhysAddrs, c.Lengths);
+        return true;
     }
 
     static ulong PagesOf(ulong dma, ulong size) => ((dma & 0xFFF) + Math.Max(size, 1) + 0xFFF) >> 12;

@@ -208,6 +208,22 @@ public class ReplayOrderRuleTests
     }
 
     [Fact]
+    public void Concurrent_calls_on_two_cpus_allocate_in_the_order_their_addresses_show()
+    {
+        // Both CPUs map at once and both allocations come from the tree (top-down). CPU 1's lines come later, but it
+        // got the higher range: its allocation ran first (before its first map line, inside CPU 0's call), so the
+        // model replays it ahead of CPU 0's.
+        var t = new T(cpus: 2)
+            .Map(0, A, 0x1000, cpu: 0)
+            .Map(100, C, 0x2000, cpu: 0)
+            .Map(150, B, 0x3000, pid: 8, cpu: 1);
+        var r = t.Replay(explainLine: 10);
+        AllMatched(r, 3);
+        Assert.Equal(1, r.Fidelity.Inferred);
+        Assert.Contains(r.Explain!, l => l.Contains("allocated concurrently", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_late_flush_the_trace_cannot_place_is_kept_as_rivals_until_the_allocations_decide()
     {
         // Two CPUs, no timer events. CPU 0 queues A (arming the timer) and, 30 ms later with the timer still not run
