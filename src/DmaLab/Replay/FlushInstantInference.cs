@@ -38,6 +38,8 @@ internal sealed class FlushInstantInference
         public int FlushCpu = -1;
         // Rivals spawned before this placement (they follow it, and its later moves).
         public long RivalMark;
+        // The armed timer for which "it ran on time on another CPU" rivals are kept.
+        public ulong ElsewhereFor = ulong.MaxValue;
     }
 
     readonly ulong _tickNs;
@@ -166,6 +168,9 @@ internal sealed class FlushInstantInference
             return;
         }
         if (!notHere) return;
+        // Past its expected instant and not run here: it may have run on time on another CPU, whose frees this one
+        // cannot see (or late here, as the allocations that follow will show).
+        if (nowNs > ExpectedNs(fq)) SpawnElsewhereRivals(fq, b, cpu, nowNs);
         // It had not run here by now, or it ran before the first range of this class was queued. The tick grid
         // decides when both are possible.
         ulong lo = Math.Max(EarliestNs(fq), b.NotYet(cpu)), first = fq.FirstReleasableNs(logSize);
@@ -233,6 +238,26 @@ internal sealed class FlushInstantInference
         {
             int c = (cpu + k) % _cpus;
             if (c != cpu) SpawnRival(rivals, at, c);
+            for (int i = 0; i < n; i++) SpawnRival(rivals, times[i], c);
+        }
+    }
+
+    /// <summary>
+    /// Rivals of an overdue flush an allocation on <paramref name="notOn"/> shows has not run there: it ran on another
+    /// CPU, at each instant since its earliest one where the set of entries it leaves waiting changes. Once per armed
+    /// timer.
+    /// </summary>
+    void SpawnElsewhereRivals(FlushQueue fq, Bracket b, int notOn, ulong nowNs)
+    {
+        if (fq.Rivals is not { } rivals || b.ElsewhereFor == fq.TimerArmedNs) return;
+        b.ElsewhereFor = fq.TimerArmedNs;
+        ulong lo = EarliestNs(fq);
+        Span<ulong> times = stackalloc ulong[MaxRivalInstants];
+        int n = fq.WaitingTimes(lo, nowNs, times);
+        for (int c = 0; c < _cpus; c++)
+        {
+            if (c == notOn) continue;
+            SpawnRival(rivals, lo + 1, c);
             for (int i = 0; i < n; i++) SpawnRival(rivals, times[i], c);
         }
     }

@@ -248,6 +248,27 @@ public class ReplayOrderRuleTests
     }
 
     [Fact]
+    public void A_flush_overdue_on_the_cpu_that_armed_it_may_have_run_on_time_on_the_other()
+    {
+        // CPU 0 queues A and arms the timer; it runs on time, on CPU 1 (CPU 0 idle): A goes to CPU 1's cache. CPU 0's
+        // fresh ranges at 20 and 30 ms say only that it did not run on CPU 0. B re-armed it on CPU 0, where it ran at
+        // about 34 ms with B and C. At 35 ms CPU 0 gets C back, so a flush on CPU 0 is placed, taking A along; only at
+        // 37 ms (a fresh range where A would be) does the rival "ran on time on CPU 1" win, and CPU 1 then gets A.
+        const ulong Fresh = 0xffff_c000;
+        var t = new T(cpus: 2)
+            .Map(0, A, 0x1000, cpu: 0).Unmap(100, A, cpu: 0)
+            .Map(20_000, B, 0x2000, cpu: 0).Unmap(20_100, B, cpu: 0)
+            .Map(30_000, C, 0x3000, cpu: 0).Unmap(30_100, C, cpu: 0)
+            .Map(35_000, C, 0x4000, cpu: 0)
+            .Map(36_000, B, 0x5000, cpu: 0)
+            .Map(37_000, Fresh, 0x6000, cpu: 0)
+            .Map(38_000, A, 0x7000, pid: 8, cpu: 1);
+        var r = t.Replay(explainLine: 22);
+        AllMatched(r, 7);
+        Assert.True(r.Explain!.Any(l => l.Contains("took a rival's: the flush ran at 0.012101 s on CPU 1", StringComparison.Ordinal)), string.Join("\n", r.Explain!));
+    }
+
+    [Fact]
     public void A_full_ring_flushes_and_frees_only_its_own_cpus_ring()
     {
         // 257 pages unmapped in a row (within a millisecond, no timer can run): the 256th queue_iova finds the ring
