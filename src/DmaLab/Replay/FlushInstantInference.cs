@@ -38,8 +38,8 @@ internal sealed class FlushInstantInference
         public int FlushCpu = -1;
         // Rivals spawned before this placement (they follow it, and its later moves).
         public long RivalMark;
-        // The armed timer for which "it ran on time on another CPU" rivals are kept.
-        public ulong ElsewhereFor = ulong.MaxValue;
+        // The armed timer for which "it ran on time on another CPU" rivals are kept, and up to when.
+        public ulong ElsewhereFor = ulong.MaxValue, ElsewhereUpTo;
     }
 
     readonly ulong _tickNs;
@@ -244,20 +244,23 @@ internal sealed class FlushInstantInference
 
     /// <summary>
     /// Rivals of an overdue flush an allocation on <paramref name="notOn"/> shows has not run there: it ran on another
-    /// CPU, at each instant since its earliest one where the set of entries it leaves waiting changes. Once per armed
-    /// timer.
+    /// CPU, at each instant since its earliest one where the set of entries it leaves waiting changes. Each such
+    /// allocation adds the instants since the previous one.
     /// </summary>
     void SpawnElsewhereRivals(FlushQueue fq, Bracket b, int notOn, ulong nowNs)
     {
-        if (fq.Rivals is not { } rivals || b.ElsewhereFor == fq.TimerArmedNs) return;
+        if (fq.Rivals is not { } rivals) return;
+        bool first = b.ElsewhereFor != fq.TimerArmedNs;
+        ulong lo = first ? EarliestNs(fq) : b.ElsewhereUpTo;
+        if (nowNs <= lo) return;
         b.ElsewhereFor = fq.TimerArmedNs;
-        ulong lo = EarliestNs(fq);
+        b.ElsewhereUpTo = nowNs;
         Span<ulong> times = stackalloc ulong[MaxRivalInstants];
         int n = fq.WaitingTimes(lo, nowNs, times);
         for (int c = 0; c < _cpus; c++)
         {
             if (c == notOn) continue;
-            SpawnRival(rivals, lo + 1, c);
+            if (first) SpawnRival(rivals, lo + 1, c);
             for (int i = 0; i < n; i++) SpawnRival(rivals, times[i], c);
         }
     }

@@ -54,9 +54,10 @@ public class ReplayFlushQueueGoldenTests
     {
         // Known limit (docs in the issue note): which CPU's softirq ran an idle CPU's timer, and when, is not always
         // recoverable from the allocations; this pins today's figure so a change that loses ground shows. The rival
-        // placements of late flushes (IovaRivals) and the cross-CPU allocation order took it from 1349 to 1722.
+        // placements of inferred flushes (IovaRivals: later instants, other CPUs, on time elsewhere) and the cross-CPU
+        // allocation order took it from 1349 to 2329.
         var r = Run(TraceSamples.VtdLazySmp2);
         Assert.Equal(3387, r.Fidelity.Compared);
-        Assert.True(r.Fidelity.Matched >= 1722, $"{r.Fidelity.Matched}/{r.Fidelity.Compared}");
+        Assert.True(r.Fidelity.Matched >= 2329, $"{r.Fidelity.Matched}/{r.Fidelity.Compared}");
     }
 }
