@@ -15,9 +15,22 @@ public sealed class IovaRivals
 {
     /// <summary>Rivals kept at once.</summary>
     public const int Max = 160;
-    /// <summary>Host memory all rivals of a domain may take together: a domain with a large tree or many CPUs keeps
-    /// fewer (none when one copy would not fit).</summary>
-    public const long MaxBytes = 256L << 20;
+    /// <summary>Host memory all rivals of a domain may take together: a domain with a large tree keeps fewer.</summary>
+    public const long MaxBytes = 64L << 20;
+    /// <summary>Host memory one rival may take: a domain whose copy is larger (a huge tree, hundreds of CPUs' magazines)
+    /// keeps none, so a replay never spends its time copying state.</summary>
+    public const long MaxBytesEach = 4L << 20;
+
+    /// <summary>Rivals this domain may keep at once now (0 when one copy would pass <see cref="MaxBytesEach"/>).</summary>
+    public int Capacity
+    {
+        get
+        {
+            if (_main.Fq is null) return 0;
+            long each = _main.Iovad.StateBytes + _main.Fq.StateBytes;
+            return each > MaxBytesEach ? 0 : (int)Math.Min(Max, MaxBytes / Math.Max(1, each));
+        }
+    }
 
     sealed class Rival(IovaDomain iovad, FlushQueue fq, string why, long seq)
     {
@@ -36,7 +49,7 @@ public sealed class IovaRivals
     public int Count => _live.Count;
     public long Spawned { get; private set; }
     public long Refuted { get; private set; }
-    /// <summary>Rivals not kept because one copy of the domain would pass <see cref="MaxBytes"/>.</summary>
+    /// <summary>Placements (or rivals) not kept because one copy of the domain would pass <see cref="MaxBytesEach"/>.</summary>
     public long Skipped { get; private set; }
     /// <summary>Times the domain took a rival's state because the rival gave the traced address and it did not.</summary>
     public long Adopted { get; private set; }
@@ -46,16 +59,17 @@ public sealed class IovaRivals
     /// <summary>A rival: the domain as it is now, then <paramref name="alternative"/> applied to its flush queue.</summary>
     public void Spawn(Action<FlushQueue> alternative, string why)
     {
-        if (_main.Fq is null) return;
-        long each = _main.Iovad.StateBytes + _main.Fq.StateBytes;
-        int max = (int)Math.Min(Max, MaxBytes / Math.Max(1, each));
-        if (max == 0) { Skipped++; return; }
+        int max = Capacity;
+        if (max == 0 || _main.Fq is null) { Skipped++; return; }
         while (_live.Count >= max) _live.RemoveAt(0);
         var iovad = new IovaDomain(_main.Iovad);
         var fq = _main.Fq.Rival(iovad);
         alternative(fq);
         _live.Add(new Rival(iovad, fq, why, Spawned++));
     }
+
+    /// <summary>Counts a placement whose rivals were not kept (<see cref="Capacity"/> is 0).</summary>
+    public void NotKept() => Skipped++;
 
     /// <summary>A decision the replay took for the domain's own flush queue, taken by every rival too.</summary>
     public void Apply(Action<FlushQueue> decision)

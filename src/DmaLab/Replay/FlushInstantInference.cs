@@ -142,6 +142,7 @@ internal sealed class FlushInstantInference
     /// </summary>
     public void BeforeAlloc(FlushQueue fq, ulong nowNs, int cpu, int logSize, ulong withoutFlush, ulong traced)
     {
+        See(cpu);
         if (_brackets.TryGetValue(fq, out var last) && last.FlushCpu >= 0 && Resolve(fq, last, cpu, logSize, withoutFlush, traced))
             return; // this allocation got a range the last flush released after all
         if (!fq.TimerArmed || logSize < 0 && nowNs <= LatestNs(fq)) return;
@@ -196,6 +197,7 @@ internal sealed class FlushInstantInference
     /// </summary>
     public void BeforeOther(FlushQueue fq, ulong nowNs, int cpu)
     {
+        See(cpu);
         if (!fq.TimerArmed || nowNs <= LatestNs(fq)) return;
         if (nowNs > LatestNs(fq) + 4 * _tickNs || fq.QueuedOn(cpu) >= fq.Size - 16) PlaceExpected(fq, nowNs, fq.TimerCpu);
     }
@@ -221,6 +223,18 @@ internal sealed class FlushInstantInference
         nb.RivalMark = mark;
     }
 
+    // The CPUs the trace has shown working on lazy domains, in the order first seen: the ones a timer can have run on
+    // (a header's #P:N counts possible CPUs, most of which may never run).
+    readonly List<int> _seen = new();
+    ulong _seenMask;
+
+    void See(int cpu)
+    {
+        if ((uint)cpu < 64 ? (_seenMask & 1UL << cpu) != 0 : _seen.Contains(cpu)) return;
+        if ((uint)cpu < 64) _seenMask |= 1UL << cpu;
+        _seen.Add(cpu);
+    }
+
     /// <summary>Instants of a placement's rivals at most (after each of the first entries queued in its bracket).</summary>
     const int MaxRivalInstants = 64;
 
@@ -234,11 +248,15 @@ internal sealed class FlushInstantInference
         if (fq.Rivals is not { } rivals) return;
         Span<ulong> times = stackalloc ulong[MaxRivalInstants];
         int n = fq.WaitingTimes(at, hi, times);
-        for (int k = 0; k < _cpus; k++)
+        int capacity = rivals.Capacity;
+        if (capacity == 0) { rivals.NotKept(); return; }
+        long stop = rivals.Spawned + capacity; // this CPU's instants first, then the other CPUs' the trace shows
+        for (int i = 0; i < n && rivals.Spawned < stop; i++) SpawnRival(rivals, times[i], cpu);
+        foreach (int c in _seen)
         {
-            int c = (cpu + k) % _cpus;
-            if (c != cpu) SpawnRival(rivals, at, c);
-            for (int i = 0; i < n; i++) SpawnRival(rivals, times[i], c);
+            if (c == cpu || c >= _cpus) continue;
+            if (rivals.Spawned < stop) SpawnRival(rivals, at, c);
+            for (int i = 0; i < n && rivals.Spawned < stop; i++) SpawnRival(rivals, times[i], c);
         }
     }
 
@@ -257,11 +275,14 @@ internal sealed class FlushInstantInference
         b.ElsewhereUpTo = nowNs;
         Span<ulong> times = stackalloc ulong[MaxRivalInstants];
         int n = fq.WaitingTimes(lo, nowNs, times);
-        for (int c = 0; c < _cpus; c++)
+        int capacity = rivals.Capacity;
+        if (capacity == 0) { rivals.NotKept(); return; }
+        long stop = rivals.Spawned + capacity;
+        foreach (int c in _seen)
         {
-            if (c == notOn) continue;
-            if (first) SpawnRival(rivals, lo + 1, c);
-            for (int i = 0; i < n; i++) SpawnRival(rivals, times[i], c);
+            if (c == notOn || c >= _cpus) continue;
+            if (first && rivals.Spawned < stop) SpawnRival(rivals, lo + 1, c);
+            for (int i = 0; i < n && rivals.Spawned < stop; i++) SpawnRival(rivals, times[i], c);
         }
     }
 

@@ -47,7 +47,7 @@ public sealed partial class MachineReplayModel : IReplayFlushTimer
         if (spawned == 0 && skipped == 0) return null;
         return $"flush placements the allocations could not yet decide kept {spawned:N0} rival(s) (other instants and CPUs); " +
                $"{adopted:N0} time(s) a later allocation showed a rival right and the domain took its state (inferred)" +
-               (skipped == 0 ? "" : $"; {skipped:N0} rival(s) not kept: a copy of the domain would pass {IovaRivals.MaxBytes >> 20} MiB");
+               (skipped == 0 ? "" : $"; {skipped:N0} placement(s) kept no rivals: a copy of the domain would pass {IovaRivals.MaxBytesEach >> 20} MiB");
     }
 
     void AddFlushQueue(FlushQueue fq)

@@ -60,4 +60,16 @@ public class ReplayFlushQueueGoldenTests
         Assert.Equal(3387, r.Fidelity.Compared);
         Assert.True(r.Fidelity.Matched >= 2329, $"{r.Fidelity.Matched}/{r.Fidelity.Compared}");
     }
+
+    [Fact]
+    public void Rivals_stay_bounded_when_the_header_claims_hundreds_of_cpus()
+    {
+        // The 2-CPU capture with a #P:512 header: each rival would copy 512 CPUs' magazines and rings, so none is kept
+        // (the notes say so) and the replay stays as fast as without them.
+        string text = string.Join("\n", SampleTraceText.Lines(Path.Combine("traces", TraceSamples.VtdLazySmp2))).Replace("#P:2", "#P:512");
+        using var bytes = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text));
+        var r = ReplayRunner.Run(bytes, "smp512.trace");
+        Assert.Equal(3387, r.Fidelity.Compared);
+        Assert.Contains(r.ModelNotes!, n => n.Contains("kept no rivals: a copy of the domain would pass 4 MiB"));
+    }
 }
