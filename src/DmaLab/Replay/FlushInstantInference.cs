@@ -55,6 +55,7 @@ internal sealed class FlushInstantInference
     {
         _tickNs = 1_000_000_000UL / (ulong)Math.Max(1, hz);
         _cpus = Math.Max(1, cpus);
+        if (_cpus <= AllCpusUpTo) for (int c = 0; c < _cpus; c++) _seen.Add(c);
     }
 
     /// <summary>Flushes placed by a bracket of allocations.</summary>
@@ -223,8 +224,10 @@ internal sealed class FlushInstantInference
         nb.RivalMark = mark;
     }
 
-    // The CPUs the trace has shown working on lazy domains, in the order first seen: the ones a timer can have run on
-    // (a header's #P:N counts possible CPUs, most of which may never run).
+    // The CPUs a timer can have run on, for rivals: every possible CPU of a small machine; on a larger one (a header's
+    // #P:N counts possible CPUs, most of which may never run) the CPUs the trace has shown working on lazy domains, in
+    // the order first seen.
+    const int AllCpusUpTo = 8;
     readonly List<int> _seen = new();
     ulong _seenMask;
 
@@ -232,7 +235,7 @@ internal sealed class FlushInstantInference
     {
         if ((uint)cpu < 64 ? (_seenMask & 1UL << cpu) != 0 : _seen.Contains(cpu)) return;
         if ((uint)cpu < 64) _seenMask |= 1UL << cpu;
-        _seen.Add(cpu);
+        if (_cpus > AllCpusUpTo) _seen.Add(cpu);
     }
 
     /// <summary>Instants of a placement's rivals at most (after each of the first entries queued in its bracket).</summary>
