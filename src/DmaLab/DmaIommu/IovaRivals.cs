@@ -9,7 +9,8 @@ namespace DmaLab.DmaIommu;
 /// applied to each rival as well (allocations, frees, due timers and depot work, the replay's later flush
 /// decisions). An allocation whose traced address a rival would not give refutes it; when the domain itself would give
 /// another address than the traced one and a rival gives the traced one, the domain takes that rival's state before
-/// the allocation. Bounded: at most <see cref="Max"/> rivals, the oldest dropped first.
+/// the allocation. Bounded: at most <see cref="Max"/> rivals and <see cref="MaxBytes"/> of copies, the oldest dropped
+/// first, and none when one copy would pass <see cref="MaxBytesEach"/>.
 /// </summary>
 public sealed class IovaRivals
 {
