@@ -233,9 +233,9 @@ internal sealed class FlushInstantInference
 
     void See(int cpu)
     {
-        if ((uint)cpu < 64 ? (_seenMask & 1UL << cpu) != 0 : _seen.Contains(cpu)) return;
+        if (_cpus <= AllCpusUpTo || ((uint)cpu < 64 ? (_seenMask & 1UL << cpu) != 0 : _seen.Contains(cpu))) return;
         if ((uint)cpu < 64) _seenMask |= 1UL << cpu;
-        if (_cpus > AllCpusUpTo) _seen.Add(cpu);
+        _seen.Add(cpu);
     }
 
     /// <summary>Instants of a placement's rivals at most (after each of the first entries queued in its bracket).</summary>
@@ -250,17 +250,12 @@ internal sealed class FlushInstantInference
     {
         if (fq.Rivals is not { } rivals) return;
         Span<ulong> times = stackalloc ulong[MaxRivalInstants];
-        int n = fq.WaitingTimes(at, hi, times);
-        int capacity = rivals.Capacity;
-        if (capacity == 0) { rivals.NotKept(); return; }
-        long stop = rivals.Spawned + capacity; // this CPU's instants first, then the other CPUs' the trace shows
-        for (int i = 0; i < n && rivals.Spawned < stop; i++) SpawnRival(rivals, times[i], cpu);
+        times = times[..fq.WaitingTimes(at, hi, times)];
+        if (Budget(rivals) is not long stop) return;
+        // This CPU's instants first, then the other CPUs' (there also at the bracket's start).
+        SpawnOn(rivals, cpu, 0, times, stop);
         foreach (int c in _seen)
-        {
-            if (c == cpu || c >= _cpus) continue;
-            if (rivals.Spawned < stop) SpawnRival(rivals, at, c);
-            for (int i = 0; i < n && rivals.Spawned < stop; i++) SpawnRival(rivals, times[i], c);
-        }
+            if (c != cpu && c < _cpus) SpawnOn(rivals, c, at, times, stop);
     }
 
     /// <summary>
@@ -277,15 +272,31 @@ internal sealed class FlushInstantInference
         b.ElsewhereFor = fq.TimerArmedNs;
         b.ElsewhereUpTo = nowNs;
         Span<ulong> times = stackalloc ulong[MaxRivalInstants];
-        int n = fq.WaitingTimes(lo, nowNs, times);
-        int capacity = rivals.Capacity;
-        if (capacity == 0) { rivals.NotKept(); return; }
-        long stop = rivals.Spawned + capacity;
+        times = times[..fq.WaitingTimes(lo, nowNs, times)];
+        if (Budget(rivals) is not long stop) return;
         foreach (int c in _seen)
+            if (c != notOn && c < _cpus) SpawnOn(rivals, c, first ? lo + 1 : 0, times, stop);
+    }
+
+    /// <summary>The spawn count at which one placement's rivals stop (what may live at once), or null, counted as not
+    /// kept, when a copy of the domain is too large to keep any.</summary>
+    static long? Budget(IovaRivals rivals)
+    {
+        int capacity = rivals.Capacity;
+        if (capacity > 0) return rivals.Spawned + capacity;
+        rivals.NotKept();
+        return null;
+    }
+
+    /// <summary>Rivals with the flush on <paramref name="cpu"/> at <paramref name="start"/> (unless 0), then at each of
+    /// <paramref name="times"/>, until <paramref name="stop"/> rivals were spawned.</summary>
+    static void SpawnOn(IovaRivals rivals, int cpu, ulong start, ReadOnlySpan<ulong> times, long stop)
+    {
+        if (start != 0 && rivals.Spawned < stop) SpawnRival(rivals, start, cpu);
+        foreach (ulong t in times)
         {
-            if (c == notOn || c >= _cpus) continue;
-            if (first && rivals.Spawned < stop) SpawnRival(rivals, lo + 1, c);
-            for (int i = 0; i < n && rivals.Spawned < stop; i++) SpawnRival(rivals, times[i], c);
+            if (rivals.Spawned >= stop) return;
+            SpawnRival(rivals, t, cpu);
         }
     }
 

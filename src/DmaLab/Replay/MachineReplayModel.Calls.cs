@@ -184,24 +184,26 @@ public sealed partial class MachineReplayModel
     {
         if (c.DeviceId < 0 || c.DeviceId >= _byId.Count || _byId[c.DeviceId] is not { Path: DmaPath.Iommu, Domain: not null } d)
             return ulong.MaxValue;
-        ulong iova = PreviewIova(d, c, phys, traceLengths, out _, out ulong offset);
+        ulong iova = PreviewIova(d, c, phys, traceLengths, out _, out ulong offset, out _);
         return iova == 0 ? ulong.MaxValue : iova + offset;
     }
 
     /// <summary>The granule-aligned IOVA the call would get now (0 when the preview cannot tell), the IOVA bytes it
-    /// allocates and the offset its first address carries.</summary>
-    ulong PreviewIova(Dev d, in ReplayCall c, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> traceLengths, out ulong bytes, out ulong offset)
+    /// allocates, the offset its first address carries and the DMA mask it allocates below.</summary>
+    ulong PreviewIova(Dev d, in ReplayCall c, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> traceLengths, out ulong bytes, out ulong offset,
+        out ulong dmaLimit)
     {
         var dom = d.Domain!;
         int cpu = Cpu(c.Cpu);
         bytes = offset = 0;
+        dmaLimit = d.Device.DmaMask;
         switch (c.Kind)
         {
             case TraceEventKind.DmaMapPhys:
             case TraceEventKind.DmaMapResource:
                 offset = dom.Iovad.IovaOffset(c.Phys);
                 bytes = dom.Iovad.IovaAlign(c.Size + offset);
-                return dom.PeekIova(d.Master!, bytes, d.Device.DmaMask, cpu);
+                return dom.PeekIova(d.Master!, bytes, dmaLimit, cpu);
             case TraceEventKind.DmaMapSg:
             {
                 int n = SgInputs(dom, phys, traceLengths);
@@ -213,7 +215,8 @@ public sealed partial class MachineReplayModel
             case TraceEventKind.DmaAllocPages:
             case TraceEventKind.DmaAllocSgt:
                 bytes = dom.Iovad.IovaAlign(c.Size);
-                return dom.PeekIova(d.Master!, bytes, d.Device.CoherentDmaMask, cpu);
+                dmaLimit = d.Device.CoherentDmaMask;
+                return dom.PeekIova(d.Master!, bytes, dmaLimit, cpu);
             default:
                 return 0;
         }
@@ -226,7 +229,7 @@ public sealed partial class MachineReplayModel
         if (_fqInference is null || d.Domain?.Fq is not { } fq || traced == ulong.MaxValue) return;
         if (!fq.TimerArmed && fq.Rivals is not { Count: > 0 }) return;
         var dom = d.Domain;
-        ulong without = PreviewIova(d, c, phys, lens, out ulong bytes, out _);
+        ulong without = PreviewIova(d, c, phys, lens, out ulong bytes, out _, out ulong limit);
         if (bytes == 0) return;
         if (fq.TimerArmed)
         {
@@ -237,8 +240,6 @@ public sealed partial class MachineReplayModel
         }
         // The rival placements of earlier flushes that this allocation refutes go; if it refutes the domain's own and
         // a rival gives the traced address, the domain takes that rival's state.
-        ulong limit = c.Kind is TraceEventKind.DmaAlloc or TraceEventKind.DmaAllocPages or TraceEventKind.DmaAllocSgt
-            ? d.Device.CoherentDmaMask : d.Device.DmaMask;
         if (fq.Rivals is { Count: > 0 } rivals && rivals.Reconcile(d.Master!, bytes, limit, Cpu(c.Cpu), traced >> dom.Shift << dom.Shift))
         {
             _fqInference.Adopted(fq);
