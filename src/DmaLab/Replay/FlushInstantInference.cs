@@ -180,6 +180,26 @@ internal sealed class FlushInstantInference
         else b.SetNotYet(cpu, nowNs);
     }
 
+    /// <summary>Flushes placed before the earliest instant the timer rule allows, because an allocation got a range
+    /// still waiting in the queue (<see cref="AfterAlloc"/>).</summary>
+    public long Early { get; private set; }
+
+    /// <summary>
+    /// After <see cref="BeforeAlloc"/> and the rivals had their say, the allocator would still give
+    /// <paramref name="withoutFlush"/> and the kernel gave <paramref name="traced"/>, a range that waits in the queue:
+    /// a queued range is reused only once a flush that began after it was queued has finished (fq_ring_free() in
+    /// drivers/iommu/dma-iommu.c), so a flush ran on this CPU since, whatever the timer rule says (the arming the model
+    /// holds may be wrong, or the flush was one the trace does not show). It is placed in the bracket the allocations
+    /// give, without voting on the tick grid.
+    /// </summary>
+    public void AfterAlloc(FlushQueue fq, ulong nowNs, int cpu, int logSize, ulong withoutFlush, ulong traced)
+    {
+        if (logSize < 0 || traced == withoutFlush || !fq.FindReleasable(traced, logSize, out ulong queued, out ulong next)) return;
+        var b = For(fq);
+        Place(fq, b, Math.Max(queued, b.NotYet(cpu)), Math.Min(nowNs, next), cpu, vote: false, early: true);
+        Early++;
+    }
+
     /// <summary>The CPU to run an overdue flush on when <paramref name="notOn"/> showed it did not run there: the arming
     /// CPU if that is another one, else the CPU with the oldest evidence against it.</summary>
     int OtherCpu(Bracket b, int armedOn, int notOn)
@@ -203,15 +223,16 @@ internal sealed class FlushInstantInference
         if (nowNs > LatestNs(fq) + 4 * _tickNs || fq.QueuedOn(cpu) >= fq.Size - 16) PlaceExpected(fq, nowNs, fq.TimerCpu);
     }
 
-    void Place(FlushQueue fq, Bracket b, ulong ranAfterNs, ulong ranBeforeNs, int cpu, bool vote = true)
+    void Place(FlushQueue fq, Bracket b, ulong ranAfterNs, ulong ranBeforeNs, int cpu, bool vote = true, bool early = false)
     {
         if (cpu != fq.TimerCpu) Remote++;
-        ulong lo = Math.Max(EarliestNs(fq), ranAfterNs), hi = Math.Max(lo + 2, ranBeforeNs);
+        ulong lo = early ? ranAfterNs : Math.Max(EarliestNs(fq), ranAfterNs), hi = Math.Max(lo + 2, ranBeforeNs);
         if (vote) { Vote(fq, lo, hi); Bracketed++; }
         // Release only what the bracket makes certain; the rest waits for the allocations that follow (Resolve).
         ulong at = lo + 1;
         LastPlacement = $"(timer armed at {fq.TimerArmedNs / 1e9:F6} s) placed on CPU {cpu} between {lo / 1e9:F6} and {hi / 1e9:F6} s, " +
-                        (vote ? "bracketed by what the allocations got" : "overdue with no allocation to tell") + " (inferred)";
+                        (early ? "earlier than the timer allows: an allocation got a range still queued"
+                         : vote ? "bracketed by what the allocations got" : "overdue with no allocation to tell") + " (inferred)";
         // The rivals kept from earlier placements follow this one; new rivals take the other instants and CPUs.
         fq.Rivals?.Apply(q => q.FlushTimeoutAsOf(at, cpu));
         long mark = fq.Rivals?.Spawned ?? 0;

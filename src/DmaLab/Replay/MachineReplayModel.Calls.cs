@@ -231,13 +231,11 @@ public sealed partial class MachineReplayModel
         var dom = d.Domain;
         ulong without = PreviewIova(d, c, phys, lens, out ulong bytes, out _, out ulong limit);
         if (bytes == 0) return;
+        ulong pages = bytes >> dom.Shift;
+        int logSize = Iova.IovaMath.OrderBase2(Iova.IovaMath.RoundupPowOfTwo(pages));
+        if (logSize >= Iova.IovaDomain.RangeCacheMaxSize) logSize = -1;
         if (fq.TimerArmed)
-        {
-            ulong pages = bytes >> dom.Shift;
-            int logSize = Iova.IovaMath.OrderBase2(Iova.IovaMath.RoundupPowOfTwo(pages));
-            if (logSize >= Iova.IovaDomain.RangeCacheMaxSize) logSize = -1;
             _fqInference.BeforeAlloc(fq, _clock.NowNs, Cpu(c.Cpu), logSize, without >> dom.Shift, traced >> dom.Shift);
-        }
         // The rival placements of earlier flushes that this allocation refutes go; if it refutes the domain's own and
         // a rival gives the traced address, the domain takes that rival's state.
         if (fq.Rivals is { Count: > 0 } rivals && rivals.Reconcile(d.Master!, bytes, limit, Cpu(c.Cpu), traced >> dom.Shift << dom.Shift))
@@ -245,6 +243,9 @@ public sealed partial class MachineReplayModel
             _fqInference.Adopted(fq);
             if (Explaining(c)) _say!($"the allocations refuted the flush placement the domain had; it took a rival's: {rivals.LastAdopted} (inferred)");
         }
+        else if (without >> dom.Shift != traced >> dom.Shift && fq.TimerArmed
+                 && PreviewIova(d, c, phys, lens, out _, out _, out _) is ulong now && now >> dom.Shift != traced >> dom.Shift)
+            _fqInference.AfterAlloc(fq, _clock.NowNs, Cpu(c.Cpu), logSize, now >> dom.Shift, traced >> dom.Shift);
     }
 
     // The trace's DMA segment addresses of the current dma_map_sg (set by the replayer before MapSg) are used only to

@@ -38,6 +38,15 @@ public sealed partial class MachineReplayModel : IReplayFlushTimer
         return pfn == 0 ? ulong.MaxValue : pfn << dom.Shift;
     }
 
+    /// <summary>What the inference of flush instants did that the user should know of.</summary>
+    IEnumerable<string> InferenceNotes()
+    {
+        if (_fqInference is { Early: > 0 } inf)
+            yield return $"{inf.Early:N0} flush(es) placed earlier than the flush-queue timer allows, because an allocation got a range " +
+                         "still queued (a flush the trace does not show, or a timer armed earlier than inferred)";
+        if (RivalNote() is string n) yield return n;
+    }
+
     /// <summary>What the rival placements of inferred flushes came to (null when none was kept).</summary>
     string? RivalNote()
     {

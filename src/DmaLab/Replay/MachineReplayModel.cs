@@ -79,7 +79,7 @@ public sealed partial class MachineReplayModel : IReplayModel, ITracedSgSegments
     public int Cpus { get => _opt.Cpus; set => _opt.Cpus = Math.Max(1, value); }
 
     /// <summary>Why the model chose what it chose (pool base, IOMMU family, learned device limits).</summary>
-    public IReadOnlyList<string> Notes => RivalNote() is string n ? [.. _notes, n] : _notes;
+    public IReadOnlyList<string> Notes => [.. _notes, .. InferenceNotes()];
 
     /// <summary>The swiotlb pool once a device bounced (null before).</summary>
     public SwiotlbPool? Swiotlb => _pool;

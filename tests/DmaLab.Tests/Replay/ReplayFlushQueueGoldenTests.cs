@@ -55,10 +55,11 @@ public class ReplayFlushQueueGoldenTests
         // Known limit (docs in the issue note): which CPU's softirq ran an idle CPU's timer, and when, is not always
         // recoverable from the allocations; this pins today's figure so a change that loses ground shows. The rival
         // placements of inferred flushes (IovaRivals: later instants, other CPUs, on time elsewhere) and the cross-CPU
-        // allocation order took it from 1349 to 2329.
+        // allocation order took it from 1349 to 2329, flushes placed where a queued range came back though the timer
+        // could not have run yet to 2831 (83.6 %).
         var r = Run(TraceSamples.VtdLazySmp2);
         Assert.Equal(3387, r.Fidelity.Compared);
-        Assert.True(r.Fidelity.Matched >= 2329, $"{r.Fidelity.Matched}/{r.Fidelity.Compared}");
+        Assert.True(r.Fidelity.Matched >= 2831, $"{r.Fidelity.Matched}/{r.Fidelity.Compared}");
     }
 
     [Fact]

@@ -192,6 +192,23 @@ public class ReplayOrderRuleTests
     }
 
     [Fact]
+    public void A_queued_range_reused_before_the_timer_could_run_says_a_flush_ran_anyway()
+    {
+        // A, B and C are queued by 500 us, the timer armed with A; the wheel cannot run it before 12 ms, yet at 6 ms
+        // the mapping gets C back. Only a finished flush releases a queued range, so one ran after C was queued: A, B
+        // and C go back to the cache, C on top, and B comes next.
+        var t = new T().Map(0, A, 0x1000).Unmap(100, A)
+            .Map(200, B, 0x2000).Unmap(300, B)
+            .Map(400, C, 0x3000).Unmap(500, C)
+            .Map(600, D, 0x4000)
+            .Map(6_000, C, 0x5000)
+            .Map(6_500, B, 0x6000);
+        var r = t.Replay(explainLine: 20);
+        AllMatched(r, 6);
+        Assert.Contains(r.Explain!, l => l.Contains("earlier than the timer allows", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void The_timer_frees_every_cpus_ring_cpu0_first_into_the_rcache_of_the_cpu_that_runs_it()
     {
         // CPU 0 queues A, CPU 1 queues B; the timer runs on CPU 1: A then B land in CPU 1's cache (B on top); CPU 0
