@@ -15,6 +15,8 @@ public sealed record ReplayRequest(string Input, string? Platform, string? Polic
     public ReplayFilter? Filter { get; init; }
     /// <summary>--explain LINE: the trace line whose replay decisions are reported (0: none).</summary>
     public long ExplainLine { get; init; }
+    /// <summary>--no-resync: never take the kernel's address where the model's own was wrong.</summary>
+    public bool NoResync { get; init; }
 }
 
 /// <summary>A request whose every argument was checked: ready to run.</summary>
@@ -76,6 +78,7 @@ public static class ReplayDriver
             Policy = prepared.Policy,
             IommuModel = request.Iommu,
             KernelLog = prepared.Log,
+            Resync = !request.NoResync,
             Observer = writer,
             Progress = progress,
             Replay = new ReplayOptions

@@ -66,6 +66,8 @@ public static class ReplayView
         ReplayWhatIfView.Render(r);
         if (fid.Compared > 0)
             Terminal.Prose($"  {fid.Determined:N0} determined by the trace's order ({fid.DeterminedMatched:N0} equal), {fid.Inferred:N0} inferred (a chosen order among interrupts or inferred flush instants; {fid.InferredMatched:N0} equal)");
+        if (fid.Resynced > 0)
+            Terminal.Prose($"  after {fid.Resynced:N0} of the mismatches the model took the kernel's range and went on from the kernel's state (--no-resync: from its own)");
         foreach (var m in fid.FirstMismatchByDevice)
             Terminal.Prose($"  first mismatch of {m.Device}: line {m.Line} {m.Event}, kernel {m.Expected}, model {m.Got}" +
                            (m.Context.Count > 1 ? $" (replayed before it on its CPU: lines {string.Join(", ", m.Context.Take(m.Context.Count - 1))}; dmalab replay --explain {m.Line} tells why)" : ""));

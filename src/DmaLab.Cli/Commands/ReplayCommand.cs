@@ -25,8 +25,12 @@ public static class ReplayCommand
         var outDir = new Option<string?>("--out", "-o") { Description = "Also write replay.json and replay.html into this directory" };
         var csv = new Option<string?>("--csv") { Description = "Also write devices.csv, phases.csv, findings.csv and mappings.csv (live mappings over time) into this directory" };
         var explain = new Option<long?>("--explain") { Description = "Say what the replay decided for this trace line and why (its place among interrupts, the allocator's answer, the flush queue), with the lines around it" };
+        var noResync = new Option<bool>("--no-resync")
+        {
+            Description = "Where the model's address differs from the kernel's, never take the kernel's range to go on from: every later address rests on the model's own state (a stricter fidelity figure)",
+        };
         var filter = ReplayFilterOptions.Create();
-        var cmd = new Command("replay", "Replay a kernel DMA/IOMMU trace through the model") { trace, platform, dmesg, policy, iommu, check, findings, timeline, json, seed, outDir, csv, explain };
+        var cmd = new Command("replay", "Replay a kernel DMA/IOMMU trace through the model") { trace, platform, dmesg, policy, iommu, check, findings, timeline, json, seed, outDir, csv, explain, noResync };
         filter.AddTo(cmd);
         cmd.SetAction(pr =>
         {
@@ -36,6 +40,7 @@ public static class ReplayCommand
             {
                 AllFindings = all,
                 Filter = filter.Read(pr),
+                NoResync = pr.GetValue(noResync),
                 ExplainLine = pr.GetValue(explain) is long ex ? ex > 0 ? ex : throw new UsageException($"--explain {ex}: expected a trace line number (1 or more)") : 0,
             };
             string? timelinePath = pr.GetValue(timeline), dir = pr.GetValue(outDir), csvDir = pr.GetValue(csv);

@@ -164,6 +164,8 @@ public sealed class IommuDmaIovaAllocator
     /// </summary>
     public ulong AllocIova(IommuDmaMaster master, ulong size, ulong dmaLimit, int cpu)
     {
+        ulong steer = Steer;
+        Steer = SteeredFrom = 0;
         if (_msiCookie)
         {
             _msiIova += size;
@@ -176,6 +178,12 @@ public sealed class IommuDmaIovaAllocator
         ulong pfn;
         bool try32 = dmaLimit > Mask32 && master.Pci32BitWorkaround;
         if (_rivals is { Count: > 0 }) _rivals.Alloc(iovaLen, try32, Mask32 >> shift, dmaLimit >> shift, cpu);
+        if (steer != 0 && PeekOn(Iovad, master, size, dmaLimit, cpu) is ulong own && own != 0 && own != steer
+            && Iovad.TakeExact(cpu, steer >> shift, iovaLen, (try32 ? Mask32 : dmaLimit) >> shift))
+        {
+            SteeredFrom = own;
+            return steer;
+        }
         if (try32)
         {
             pfn = Iovad.AllocIovaFast(cpu, iovaLen, Mask32 >> shift, false);
@@ -189,6 +197,19 @@ public sealed class IommuDmaIovaAllocator
     }
 
     const ulong Mask32 = 0xffff_ffffUL;
+
+    /// <summary>
+    /// For a replay: the kernel's IOVA (granule-aligned) for the next <see cref="AllocIova"/>, 0 when not known; the
+    /// call consumes it. When the allocator's own answer differs and the kernel's range is free here (in a CPU's range
+    /// cache or in the tree, <see cref="IovaDomain.TakeExact"/>), the allocation takes the kernel's range, so the
+    /// domain goes on from the traced machine's state rather than from its own wrong guess; <see cref="SteeredFrom"/>
+    /// then holds the allocator's own answer.
+    /// </summary>
+    public ulong Steer { get; set; }
+
+    /// <summary>The IOVA the last <see cref="AllocIova"/> would have given had it not taken <see cref="Steer"/>'s;
+    /// 0 when it gave its own.</summary>
+    public ulong SteeredFrom { get; private set; }
 
     /// <summary>min_not_zero(dma_limit, bus_dma_limit), clamped to the aperture.</summary>
     ulong Limit(IommuDmaMaster master, ulong dmaLimit)

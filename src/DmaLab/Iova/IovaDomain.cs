@@ -375,6 +375,40 @@ public sealed class IovaDomain
         return SearchRange(size, limitPfn + 1, true, commit: false, out ulong newPfn, out _) ? newPfn : 0;
     }
 
+    /// <summary>
+    /// Not a kernel operation: an allocation of <paramref name="size"/> granules (rounded as alloc_iova_fast() rounds
+    /// them) that must come out at <paramref name="pfn"/>, for a replay whose trace shows the kernel's answer where
+    /// this domain's own answer differs. The range is taken out of the range cache of whichever CPU holds it, or, if
+    /// the tree has it free, inserted there as the tree search would have (updating the cached node). False, changing
+    /// nothing, when the range is neither (in use, in a depot magazine, queued for a flush, or beyond
+    /// <paramref name="limitPfn"/>).
+    /// </summary>
+    public bool TakeExact(int cpu, ulong pfn, ulong size, ulong limitPfn)
+    {
+        RunDueWork();
+        if (size < 1UL << (RangeCacheMaxSize - 1)) size = IovaMath.RoundupPowOfTwo(size);
+        if (size == 0 || pfn < StartPfn || pfn > limitPfn || limitPfn - pfn < size - 1) return false;
+        int logSize = IovaMath.OrderBase2(size);
+        if (logSize < RangeCacheMaxSize && _rcaches[logSize].Remove(CheckCpu(cpu), pfn))
+        {
+            Stats.TakenExact++;
+            return true;
+        }
+        int above = _tree.LowestReaching(pfn, IovaRbTree.Nil);
+        if (above != IovaRbTree.Nil && _tree.Lo(above) <= pfn + size - 1) return false;
+        int node = _tree.AllocNode(pfn, pfn + size - 1);
+        if (!_tree.Insert(node, IovaRbTree.Nil))
+        {
+            _tree.FreeNode(node);
+            return false;
+        }
+        if (pfn + size - 1 < Dma32BitPfn) _cached32Node = node;
+        else _cachedNode = node;
+        Stats.TreeAllocs++;
+        Stats.TakenExact++;
+        return true;
+    }
+
     /// <summary>Linux: free_iova_fast(): into <paramref name="cpu"/>'s range cache, or back to the tree if too large.</summary>
     public void FreeIovaFast(int cpu, ulong pfn, ulong size)
     {

@@ -59,4 +59,19 @@ internal sealed class IovaMagazine
         pfns[i] = pfns[--Size];
         return pfn;
     }
+
+    /// <summary>Takes <paramref name="pfn"/> out wherever it sits, the entries above it moving down one (their order
+    /// kept); false when the magazine does not hold it.</summary>
+    public bool Remove(ulong pfn)
+    {
+        Span<ulong> pfns = Pfns;
+        for (int i = Size - 1; i >= 0; i--)
+        {
+            if (pfns[i] != pfn) continue;
+            pfns[(i + 1)..Size].CopyTo(pfns[i..]);
+            Size--;
+            return true;
+        }
+        return false;
+    }
 }

@@ -163,6 +163,18 @@ internal sealed class IovaRcache
         return loaded.Peek(limitPfn);
     }
 
+    /// <summary>Takes <paramref name="pfn"/> out of the loaded or previous magazine of whichever CPU holds it
+    /// (<paramref name="cpu"/> first); false when none does. The depot is left alone: its magazines stay full.</summary>
+    public bool Remove(int cpu, ulong pfn)
+    {
+        for (int k = 0; k < _loaded.Length; k++)
+        {
+            int c = (cpu + k) % _loaded.Length;
+            if (_loaded[c].Remove(pfn) || _prev[c].Remove(pfn)) return true;
+        }
+        return false;
+    }
+
     /// <summary>Linux: iova_depot_work_func(): trims one magazine while the depot holds more than one per online CPU.</summary>
     public void RunWork(ulong nowNs, int onlineCpus)
     {

@@ -25,6 +25,8 @@ public struct IovaStats
     public long DepotTrims;
     /// <summary>Tree nodes stepped over by the backward search (rb_prev steps), a cost proxy.</summary>
     public long SearchSteps;
+    /// <summary>Allocations that took a given range instead of their own answer (<see cref="IovaDomain.TakeExact"/>).</summary>
+    public long TakenExact;
 
     public readonly double RcacheHitRate => RcacheHits + RcacheMisses == 0 ? 0 : (double)RcacheHits / (RcacheHits + RcacheMisses);
 }

@@ -39,6 +39,14 @@ public interface IReplayModel
     /// it releases none (or the device has no flush queue).</summary>
     ulong AfterFlush(int deviceId, ulong pages) => ulong.MaxValue;
 
+    /// <summary>
+    /// After a map, map_sg or alloc: how far the model's own answer lies from the address it mapped (0 when they are
+    /// the same). A model may follow the trace where its own answer was wrong (take the kernel's range, so that one
+    /// wrong guess does not spoil every later one); the replayer compares the model's own answer, never the one it
+    /// took from the trace.
+    /// </summary>
+    long LastCorrection => 0;
+
     /// <summary>A device appears in the trace for the first time (before its first call).</summary>
     void AddDevice(int deviceId, string name);
 

@@ -19,9 +19,11 @@ public sealed partial class MachineReplayModel
                 EnsureDomain(d);
                 var dom = d.Domain!;
                 InferFlushBefore(d, c, default, default, c.TraceDmaAddr.Value);
+                SteerToTrace(d, c.TraceDmaAddr.Value);
                 long hits = dom.Iovad.Stats.RcacheHits;
                 // iommu_dma_map_phys(): an untrusted device would bounce sub-granule buffers; trusted ones map.
                 var r = dom.MapPage(d.Master!, c.Phys, c.Size, d.Device.DmaMask, Cpu(c.Cpu));
+                Steered(d);
                 ExplainAlloc(c, d, r.Value, hits);
                 if (r.IsError) { _failures++; return r; }
                 MappedIova(d, r.Value, c.Size);
@@ -136,12 +138,15 @@ public sealed partial class MachineReplayModel
     {
         EnsureDomain(d);
         var dom = d.Domain!;
-        InferFlushBefore(d, c, phys, lens, _traceSgDmaCount > 0 ? _traceSgDmaBuf[0] : ulong.MaxValue);
+        ulong traced = _traceSgDmaCount > 0 ? _traceSgDmaBuf[0] : ulong.MaxValue;
+        InferFlushBefore(d, c, phys, lens, traced);
         int nIn = SgInputs(dom, phys, lens);
         if (nIn == 0) { _failures++; return 0; }
         int cpu = Cpu(c.Cpu);
         long hits = dom.Iovad.Stats.RcacheHits;
+        SteerToTrace(d, traced);
         int ents = dom.MapSg(d.Master!, _sgIn.AsSpan(0, nIn), _sgOut, cpu);
+        Steered(d);
         ExplainAlloc(c, d, ents > 0 ? _sgOut[0].DmaAddress : ulong.MaxValue, hits);
         if (ents <= 0) { _failures++; return 0; }
         ulong start = _sgOut[0].DmaAddress, end = _sgOut[ents - 1].DmaAddress + _sgOut[ents - 1].DmaLength;
@@ -222,6 +227,36 @@ public sealed partial class MachineReplayModel
         }
     }
 
+    /// <summary>How far the last map's or alloc's own answer lay from the kernel's range it took (0: its own).</summary>
+    public long LastCorrection { get; private set; }
+
+    /// <summary>Allocations that took the kernel's range because their own answer was refuted.</summary>
+    long _corrections;
+    ulong _steeredTo;
+
+    /// <summary>
+    /// Before an allocation in <paramref name="d"/>'s domain, replaying as traced: the allocator gets the kernel's IOVA
+    /// (<see cref="IommuDmaIovaAllocator.Steer"/>), so that where its own answer is wrong and the kernel's range is
+    /// free in the model it takes that one. One wrong order then costs the one address it decided, not every later
+    /// address of its size class; the replayer still compares the model's own answer (<see cref="LastCorrection"/>).
+    /// </summary>
+    void SteerToTrace(Dev d, ulong traced)
+    {
+        LastCorrection = 0;
+        _steeredTo = 0;
+        if (!_opt.Resync || _opt.Policy != ReplayPolicy.AsTraced || traced == 0 || traced == ulong.MaxValue || d.Domain is not { IsMsiCookie: false } dom) return;
+        dom.Steer = _steeredTo = traced >> dom.Shift << dom.Shift;
+    }
+
+    void Steered(Dev d)
+    {
+        var dom = d.Domain!;
+        dom.Steer = 0;
+        if (_steeredTo == 0 || dom.SteeredFrom == 0) return;
+        LastCorrection = unchecked((long)(dom.SteeredFrom - _steeredTo));
+        _corrections++;
+    }
+
     /// <summary>Before an allocation in a lazy domain whose flushes are inferred: lets
     /// <see cref="FlushInstantInference"/> place a pending flush by what the allocation got.</summary>
     void InferFlushBefore(Dev d, in ReplayCall c, ReadOnlySpan<ulong> phys, ReadOnlySpan<ulong> lens, ulong traced)
@@ -295,8 +330,10 @@ public sealed partial class MachineReplayModel
             EnsureDomain(d);
             comparable = true;
             InferFlushBefore(d, c, default, default, c.TraceDmaAddr.Value);
+            SteerToTrace(d, c.TraceDmaAddr.Value);
             long hits = d.Domain!.Iovad.Stats.RcacheHits;
             var r = d.Domain!.AllocCoherent(d.Master!, c.Size, Cpu(c.Cpu));
+            Steered(d);
             ExplainAlloc(c, d, r.Value, hits);
             if (r.IsError) _failures++;
             else MappedIova(d, r.Value, c.Size);

@@ -25,8 +25,14 @@ public sealed partial class MachineReplayModel : IReplayExplain
         _say!($"{d.Device.Name}: {path} (chosen at its first call: {string.Join(", ", _paths.Select(p => $"{p.Value} device(s) {p.Key}"))})");
         if (d.Domain is not { } dom) { _say($"model address 0x{result:x}"); return; }
         bool hit = dom.Iovad.Stats.RcacheHits > rcacheHitsBefore;
-        _say($"domain {d.DomainId} ({(dom.Fq is null ? "strict" : "lazy, flush queue")}), CPU {Cpu(c.Cpu)}: IOVA 0x{result:x} " +
-             (hit ? "from the CPU's range cache (the range freed last of its size class)" : "from the tree (top-down below the limit)"));
+        string where = $"domain {d.DomainId} ({(dom.Fq is null ? "strict" : "lazy, flush queue")}), CPU {Cpu(c.Cpu)}";
+        if (LastCorrection != 0)
+            _say($"{where}: IOVA 0x{unchecked(result + (ulong)LastCorrection):x} by the allocator's own rules, not the kernel's; " +
+                 $"the kernel's range 0x{result:x} was free in the model (cached or in the tree), so the model took it and " +
+                 "goes on from the kernel's state");
+        else
+            _say($"{where}: IOVA 0x{result:x} " +
+                 (hit ? "from the CPU's range cache (the range freed last of its size class)" : "from the tree (top-down below the limit)"));
         ExplainQueue(dom.Fq);
     }
 

@@ -41,6 +41,10 @@ public sealed partial class MachineReplayModel : IReplayFlushTimer
     /// <summary>What the inference of flush instants did that the user should know of.</summary>
     IEnumerable<string> InferenceNotes()
     {
+        if (_corrections > 0)
+            yield return $"{_corrections:N0} allocation(s) where the model's own address was wrong took the kernel's range " +
+                         "(free in the model: cached on some CPU or in the tree), so the replay goes on from the kernel's state; " +
+                         "each still counts as a mismatch";
         if (_fqInference is { Early: > 0 } inf)
             yield return $"{inf.Early:N0} flush(es) placed earlier than the flush-queue timer allows, because an allocation got a range " +
                          "still queued (a flush the trace does not show, or a timer armed earlier than inferred)";

@@ -27,4 +27,8 @@ public sealed class MachineReplayOptions
     /// <summary>CONFIG_HZ of the traced kernel (the kernel log's, else 250): the flush-queue timer's tick grid
     /// (Debian's x86 and arm64 kernels: 250) and the IOVA depot delay.</summary>
     public int Hz { get; init; } = 250;
+    /// <summary>Replaying as traced, an allocation whose own address the trace refutes takes the kernel's range when
+    /// it is free in the model, so one wrong decision costs one address rather than every later one of its size class
+    /// (<see cref="DmaIommu.IommuDmaIovaAllocator.Steer"/>). Off: every address rests on the model's own state alone.</summary>
+    public bool Resync { get; init; } = true;
 }

@@ -32,6 +32,10 @@ public sealed class ReplayFidelity
     public long Inferred { get; internal set; }
     public long InferredMatched { get; internal set; }
     public long Determined => Compared - Inferred;
+    /// <summary>Mismatched allocations after which the model took the kernel's range (it was free in the model) and
+    /// went on from the kernel's state rather than its own (<see cref="MachineReplayOptions.Resync"/>); each is counted
+    /// as a mismatch all the same.</summary>
+    public long Resynced { get; internal set; }
     public long DeterminedMatched => Matched - InferredMatched;
     /// <summary>Matched / Compared; null when nothing was compared (a rate of nothing is no 100 %).</summary>
     public double? MatchRate => Compared == 0 ? null : (double)Matched / Compared;

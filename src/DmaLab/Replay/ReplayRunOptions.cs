@@ -25,6 +25,9 @@ public sealed class ReplayRunOptions
     /// <summary>The traced machine's kernel log (--dmesg): the facts it states win over guesses from the trace
     /// (IOMMU family, invalidation policy, swiotlb pool, PCI windows, HZ); the report lists where each fact came from.</summary>
     public KernelLogFacts? KernelLog { get; init; }
+    /// <summary>Follow the kernel's address where the model's own was wrong (<see cref="MachineReplayOptions.Resync"/>;
+    /// --no-resync turns it off).</summary>
+    public bool Resync { get; init; } = true;
     /// <summary>Bookkeeping only (no model, no fidelity): the fastest pass.</summary>
     public bool NoModel { get; init; }
     /// <summary>Parse on worker threads ahead of the replay (<see cref="FtraceReaderOptions.ReadAhead"/>); the report

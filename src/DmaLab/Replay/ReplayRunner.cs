@@ -48,7 +48,7 @@ public static class ReplayRunner
             IommuModel = ReplayIommuFamily.FromName(log?.IommuKind?.Value)?.Name,
             Strict = log is null ? null : log.StrictDueToVirtualization is not null ? true : log.Strict?.Value,
             Swiotlb = ReplayPlatformFacts.SwiotlbFromLog(log, o.Platform?.Swiotlb),
-            Hz = log?.Hz?.Value ?? 250,
+            Hz = log?.Hz?.Value ?? 250, Resync = o.Resync,
         };
         MachineReplayModel? primary = o.NoModel ? null : new MachineReplayModel(traced);
         IReplayModel? model = primary;

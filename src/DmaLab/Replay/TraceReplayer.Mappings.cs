@@ -33,8 +33,9 @@ public sealed partial class TraceReplayer
         {
             var got = _model.Map(Call(r, d.Id, phys, size, bounced: bounced));
             modelDma = got.Value;
-            CountCompared(r, d.Id, got.Value == dma);
-            if (got.Value != dma) Mismatch(r, dma, got.Value);
+            ulong own = Own(got.Value);
+            CountCompared(r, d.Id, own == dma);
+            if (own != dma) Mismatch(r, dma, own);
         }
         PairIommu(r, d, dma, size);
         if (!bounced && dma != phys && !d.IovaOverlapsOtherDevice && _table.OtherDeviceHas(ReplayTable.Single, dma, d.Id, _devices.Count))
@@ -53,6 +54,9 @@ public sealed partial class TraceReplayer
         p.OnMap(ns, size, sg: false);
         PhaseMap(size);
     }
+
+    /// <summary>The model's own answer for an address it mapped in the last call (<see cref="IReplayModel.LastCorrection"/>).</summary>
+    ulong Own(ulong mapped) => _model is { LastCorrection: var c and not 0 } && mapped != ulong.MaxValue ? unchecked(mapped + (ulong)c) : mapped;
 
     void ClassifyAddress(ReplayDeviceStats d, ulong dma, ulong phys)
     {
@@ -167,8 +171,9 @@ public sealed partial class TraceReplayer
             for (int i = 0; i < dmaList.Length; i++)
             {
                 _fidelity.ComparedSgEntries++;
-                if (i < n && _sgDma[i] == dmaList[i]) _fidelity.MatchedSgEntries++;
-                else if (all) { all = false; Mismatch(r, dmaList[i], i < n ? _sgDma[i] : ulong.MaxValue); }
+                ulong own = i < n ? Own(_sgDma[i]) : ulong.MaxValue;
+                if (i < n && own == dmaList[i]) _fidelity.MatchedSgEntries++;
+                else if (all) { all = false; Mismatch(r, dmaList[i], own); }
             }
             if (ents != fullEnts && all) Mismatch(r, (ulong)fullEnts, (ulong)ents);
             CountCompared(r, d.Id, all);
@@ -262,8 +267,9 @@ public sealed partial class TraceReplayer
             if (!comparable) _fidelity.NotComparable++;
             else
             {
-                CountCompared(r, d.Id, got.Value == dma);
-                if (got.Value != dma) Mismatch(r, dma, got.Value);
+                ulong own = Own(got.Value);
+                CountCompared(r, d.Id, own == dma);
+                if (own != dma) Mismatch(r, dma, own);
             }
         }
         bool paired = PairIommu(r, d, dma, r.Size);

@@ -14,7 +14,7 @@ public sealed partial class TraceReplayer
     readonly Dictionary<string, long> _viewEventCounts = new(StringComparer.Ordinal);
     readonly Dictionary<int, ReplayTotals> _viewDevices = new();
     readonly Dictionary<int, ReplayTotals> _viewProcesses = new();
-    (long Compared, long Matched, long NotComparable, long SgEntries, long SgMatched, long Inferred, long InferredMatched) _viewFidelity;
+    (long Compared, long Matched, long NotComparable, long SgEntries, long SgMatched, long Inferred, long InferredMatched, long Resynced) _viewFidelity;
 
     void Process(TraceRecord r)
     {
@@ -28,7 +28,7 @@ public sealed partial class TraceReplayer
         var devBefore = ReplayTotals.Of(dev >= 0 ? _devices[dev] : null);
         var procBefore = ReplayTotals.Of(proc >= 0 ? _processes[proc] : null);
         var f = _fidelity;
-        var fidBefore = (f.Compared, f.Matched, f.NotComparable, f.ComparedSgEntries, f.MatchedSgEntries, f.Inferred, f.InferredMatched);
+        var fidBefore = (f.Compared, f.Matched, f.NotComparable, f.ComparedSgEntries, f.MatchedSgEntries, f.Inferred, f.InferredMatched, f.Resynced);
 
         ProcessCore(r);
 
@@ -46,6 +46,7 @@ public sealed partial class TraceReplayer
         _viewFidelity.SgMatched += f.MatchedSgEntries - fidBefore.MatchedSgEntries;
         _viewFidelity.Inferred += f.Inferred - fidBefore.Inferred;
         _viewFidelity.InferredMatched += f.InferredMatched - fidBefore.InferredMatched;
+        _viewFidelity.Resynced += f.Resynced - fidBefore.Resynced;
     }
 
     /// <summary>The fidelity of the events in view (the mismatches listed are already only theirs).</summary>
@@ -55,7 +56,7 @@ public sealed partial class TraceReplayer
         {
             Model = _fidelity.Model, Compared = _viewFidelity.Compared, Matched = _viewFidelity.Matched,
             NotComparable = _viewFidelity.NotComparable, ComparedSgEntries = _viewFidelity.SgEntries, MatchedSgEntries = _viewFidelity.SgMatched,
-            Inferred = _viewFidelity.Inferred, InferredMatched = _viewFidelity.InferredMatched,
+            Inferred = _viewFidelity.Inferred, InferredMatched = _viewFidelity.InferredMatched, Resynced = _viewFidelity.Resynced,
         };
         v.FirstMismatches.AddRange(_fidelity.FirstMismatches);
         return v;

@@ -287,6 +287,7 @@ public sealed partial class TraceReplayer
     {
         _fidelity.Compared++;
         if (matched) _fidelity.Matched++;
+        if (_model!.LastCorrection != 0) _fidelity.Resynced++;
         bool inferred = r.OrderInferred || _model!.Infers(device);
         if (inferred)
         {

@@ -85,6 +85,22 @@ public class ReplayFidelityCliTests
     }
 
     [Fact]
+    public void No_resync_replays_on_the_models_own_state_and_says_how_often_it_went_on_from_the_kernels()
+    {
+        static JsonElement Fidelity(params string[] extra) =>
+            JsonDocument.Parse(CliRunner.Run(["replay", CliRunner.DataPath("traces", "qemu-vtd-lazy-smp2-sample2.trace.xz"), "--json", .. extra]).Stdout)
+                .RootElement.GetProperty("fidelity");
+        var resynced = Fidelity();
+        var own = Fidelity("--no-resync");
+        Assert.Equal(0, own.GetProperty("resynced").GetInt64());
+        Assert.True(resynced.GetProperty("resynced").GetInt64() > 0);
+        // The model's own answer is what is compared either way: following the kernel only spares later addresses.
+        long mismatched = resynced.GetProperty("compared").GetInt64() - resynced.GetProperty("matched").GetInt64();
+        Assert.True(resynced.GetProperty("resynced").GetInt64() <= mismatched);
+        Assert.True(own.GetProperty("matched").GetInt64() < resynced.GetProperty("matched").GetInt64());
+    }
+
+    [Fact]
     public void LazyWhatIfTradesInvalidationsForFlushes()
     {
         var r = CliRunner.Run("replay", CliRunner.DataPath("traces", "qemu-vtd-strict-sample.trace.xz"), "--policy", "lazy", "--json");

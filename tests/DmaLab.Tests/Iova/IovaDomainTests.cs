@@ -243,4 +243,50 @@ public class IovaDomainTests
         Assert.Equal(0, d.CpuCachedCount(1, 0));
         Assert.Null(d.Validate());
     }
+
+    [Fact]
+    public void TakeExactFindsARangeInAnyCpusMagazineOrFreeInTheTreeAndNeverOneInUse()
+    {
+        var d = Fresh(cpus: 2);
+        ulong a = d.AllocIovaFast(0, 1, Limit32, true), b = d.AllocIovaFast(0, 1, Limit32, true), c = d.AllocIovaFast(0, 1, Limit32, true);
+        d.FreeIovaFast(0, a, 1);
+        d.FreeIovaFast(0, b, 1);
+        d.FreeIovaFast(1, c, 1);
+        // a lies under b in CPU 0's magazine: taken from there, b stays on top.
+        Assert.True(d.TakeExact(0, a, 1, Limit32));
+        Assert.Equal(b, d.PeekAllocIovaFast(0, 1, Limit32));
+        // c sits in CPU 1's magazine: CPU 0 may take it (the kernel's flush ran on another CPU than the model thought).
+        Assert.True(d.TakeExact(0, c, 1, Limit32));
+        Assert.Equal(0, d.CpuCachedCount(1, 0));
+        // A range free in the tree is inserted as the tree search would have left it (the cached node points at it).
+        ulong free = 0xff000;
+        Assert.True(d.TakeExact(1, free, 2, Limit32));
+        Assert.Equal(free, d.FindIova(free + 1).PfnLo);
+        Assert.Equal(free, d.Cached32NodePfnLo);
+        // In use (a, c, the new range), overlapping one, past the limit, or below the start: refused, nothing changed.
+        int ranges = d.RangeCount;
+        Assert.False(d.TakeExact(0, a, 1, Limit32));
+        Assert.False(d.TakeExact(0, free - 1, 2, Limit32));
+        Assert.False(d.TakeExact(0, Limit32, 2, Limit32));
+        Assert.False(d.TakeExact(0, 0, 1, Limit32));
+        Assert.Equal(ranges, d.RangeCount);
+        Assert.Equal(3, d.Stats.TakenExact);
+        Assert.Null(d.Validate());
+    }
+
+    [Fact]
+    public void TakeExactLeavesTheDepotsFullMagazinesAlone()
+    {
+        // 2 x 127 + 1 frees on one CPU (__iova_rcache_insert): the first 127 fill the loaded magazine, which becomes
+        // the previous one; the next 127 fill the other, which goes to the depot when the last free finds both full.
+        var d = Fresh();
+        var pfns = new List<ulong>();
+        for (int i = 0; i < 2 * 127 + 1; i++) pfns.Add(d.AllocIovaFast(0, 1, Limit32, true));
+        foreach (ulong p in pfns) d.FreeIovaFast(0, p, 1);
+        Assert.Equal(1, d.DepotSize(0));
+        Assert.False(d.TakeExact(0, pfns[127], 1, Limit32)); // in the depot's magazine: in use as far as the tree knows
+        Assert.True(d.TakeExact(0, pfns[0], 1, Limit32));    // in the previous magazine
+        Assert.True(d.TakeExact(0, pfns[^1], 1, Limit32));   // on top of the loaded one
+        Assert.Null(d.Validate());
+    }
 }

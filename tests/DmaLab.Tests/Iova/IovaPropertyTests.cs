@@ -91,6 +91,62 @@ public class IovaPropertyTests
         }, iter: 200);
     }
 
+    [Fact]
+    public void TakeExactHandsOutOnlyFreeRangesAndAlwaysARangeJustFreed()
+    {
+        // A replay that takes the kernel's range (IommuDmaIovaAllocator.Steer) must never take one in use, and must
+        // find one wherever a free just put it: the freeing CPU's magazine (taken from the other CPU) or the tree.
+        Ops.Sample(ops =>
+        {
+            var d = new IovaDomain(4096, Start, cpus: 2);
+            var live = new SortedDictionary<ulong, ulong>();
+            var fast = new HashSet<ulong>();
+            foreach (var (op, size, cpu, high, pick) in ops)
+            {
+                ulong limit = high ? Limit64 : Limit32;
+                ulong pages = size < 32 ? IovaMath.RoundupPowOfTwo((ulong)size) : (ulong)size;
+                switch (op)
+                {
+                    case 0:
+                    case 1: // alloc_iova_fast
+                    {
+                        ulong pfn = d.AllocIovaFast(cpu, (ulong)size, limit, true);
+                        if (pfn == 0) break;
+                        AssertDisjointFromLive(live, pfn, pages);
+                        live[pfn] = pages;
+                        fast.Add(pfn);
+                        break;
+                    }
+                    case 2: // take a range of this size anywhere it may lie
+                    {
+                        ulong candidate = (high ? Limit64 - 0xff : Start) + (ulong)pick % 0x100 / pages * pages;
+                        if (!d.TakeExact(cpu, candidate, (ulong)size, limit)) break;
+                        AssertDisjointFromLive(live, candidate, pages);
+                        Assert.Equal(candidate, d.FindIova(candidate).PfnLo);
+                        live[candidate] = pages;
+                        fast.Add(candidate);
+                        break;
+                    }
+                    default: // free one live range, then take it straight back on the other CPU
+                    {
+                        if (live.Count == 0) break;
+                        var (pfn, n) = live.ElementAt(pick % live.Count);
+                        live.Remove(pfn);
+                        if (fast.Remove(pfn)) d.FreeIovaFast(cpu, pfn, n);
+                        else d.FreeIova(pfn);
+                        if (pick % 2 == 0) break;
+                        Assert.True(d.TakeExact(1 - cpu, pfn, n, ulong.MaxValue >> 12), $"0x{pfn:x}+{n} was just freed");
+                        live[pfn] = n;
+                        fast.Add(pfn);
+                        break;
+                    }
+                }
+                string? err = d.Validate();
+                Assert.True(err == null, err);
+            }
+        }, iter: 200);
+    }
+
     sealed class RecordingIommu(FlushQueueHolder holder) : IIotlbFlushAll
     {
         public void FlushIotlbAll() => holder.Flushes++;
