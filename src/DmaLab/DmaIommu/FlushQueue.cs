@@ -56,6 +56,12 @@ public sealed class FlushQueue
     int _timerCpu;
     int _flushCpu;
     ulong _lastFlushNs;
+    // What the last placed flush (FlushTimeoutAsOf) and its extensions released, with the ring each came from: an
+    // extension releases an entry of ring r below those of later rings, as the one flush would have.
+    readonly List<(ulong Pfn, ulong Pages, int Ring)> _placed = new();
+    bool _recordPlaced, _extending;
+    int _freeRing;
+    ulong[] _above = new ulong[16];
 
     /// <summary>Linux: iommu_dma_init_options() + iommu_dma_init_fq().</summary>
     /// <param name="iovad">The domain's allocator; released IOVAs go back through free_iova_fast.</param>
@@ -124,6 +130,8 @@ public sealed class FlushQueue
         _timerCpu = other._timerCpu;
         _flushCpu = other._flushCpu;
         _lastFlushNs = other._lastFlushNs;
+        _placed.Clear();
+        _placed.AddRange(other._placed);
     }
 
     public FlushQueueType Type { get; }
@@ -363,14 +371,19 @@ public sealed class FlushQueue
                 if (e.QueuedNs < rearmNs) { rearmNs = e.QueuedNs; rearmCpu = ri; }
             }
         }
-        for (int i = 0; i < _rings.Length; i++) RingFree(_rings[i], _timerCpu);
+        _placed.Clear();
+        _recordPlaced = true;
+        for (int i = 0; i < _rings.Length; i++) { _freeRing = i; RingFree(_rings[i], _timerCpu); }
+        _recordPlaced = false;
         if (rearmNs != ulong.MaxValue) Arm(Type == FlushQueueType.Single ? _timerCpu : rearmCpu, rearmNs);
     }
 
     /// <summary>
     /// The timer flush placed by <see cref="FlushTimeoutAsOf"/> ran later than assumed, at <paramref name="flushNs"/>:
-    /// the entries it left waiting that were queued by then are released after all (on top of their classes, as the
-    /// flush would have left them), and the timer is re-armed as of the first entry queued after that instant.
+    /// the entries it left waiting that were queued by then are released after all, where the flush would have left
+    /// them: fq_flush_timeout() frees CPU 0's ring first, so an entry of one ring goes below the entries of later rings
+    /// that flush released (those still on top), else on top. The timer is re-armed as of the first entry queued after
+    /// that instant.
     /// </summary>
     public void ExtendFlushTo(ulong flushNs)
     {
@@ -389,7 +402,9 @@ public sealed class FlushQueue
             }
         }
         _lastFlushNs = Math.Max(_lastFlushNs, flushNs);
-        for (int i = 0; i < _rings.Length; i++) RingFree(_rings[i], _flushCpu);
+        _recordPlaced = _extending = true;
+        for (int i = 0; i < _rings.Length; i++) { _freeRing = i; RingFree(_rings[i], _flushCpu); }
+        _recordPlaced = _extending = false;
         if (rearmNs != ulong.MaxValue) Arm(Type == FlushQueueType.Single ? _timerCpu : rearmCpu, rearmNs);
         else _timerOn = false;
     }
@@ -432,10 +447,51 @@ public sealed class FlushQueue
     /// <summary>Linux: fq_flush_timeout(): disarm, flush the IOTLB, release every ring's covered entries.</summary>
     public void FlushTimeout()
     {
+        _placed.Clear();
         _timerOn = false;
         Stats.TimerFlushes++;
         FlushIotlb();
         for (int i = 0; i < _rings.Length; i++) RingFree(_rings[i], _timerCpu);
+    }
+
+    /// <summary>
+    /// Whether <see cref="ExtendFlushTo"/> up to the first entry of class <paramref name="logSize"/> left waiting in
+    /// (<paramref name="lo"/>, <paramref name="hi"/>) would put that entry on top of <paramref name="cpu"/>'s cache:
+    /// not when the placed flush released entries of that class from a later ring that are still there (the one flush
+    /// would have freed them after it). When it would not, an allocation that did not get it tells nothing.
+    /// </summary>
+    public bool ExtensionSurfaces(int logSize, ulong lo, ulong hi, int cpu)
+    {
+        ulong c = _flushStartCnt, first = ulong.MaxValue;
+        int ring = -1;
+        for (int ri = 0; ri < _rings.Length; ri++)
+        {
+            var r = _rings[ri];
+            for (uint i = r.Head; i != r.Tail; i = (i + 1) & r.ModMask)
+            {
+                ref var e = ref r.Entries[i];
+                if (e.Counter != c || e.QueuedNs <= lo || e.QueuedNs >= hi || IovaMath.OrderBase2(e.Pages) != logSize) continue;
+                if (e.QueuedNs < first) { first = e.QueuedNs; ring = ri; }
+            }
+        }
+        if (ring < 0) return false;
+        foreach (var p in _placed)
+            if (p.Ring > ring && IovaMath.OrderBase2(p.Pages) == logSize && _iovad.LoadedHolds(cpu, logSize, p.Pfn)) return false;
+        return true;
+    }
+
+    /// <summary>An extension's release of an entry of ring <c>_freeRing</c>: below what the placed flush released of
+    /// its class from later rings, if any of that is still on top of <paramref name="cpu"/>'s cache.</summary>
+    bool ReleaseBelowLaterRings(int cpu, ulong pfn, ulong pages)
+    {
+        int n = 0, logSize = IovaMath.OrderBase2(pages);
+        foreach (var p in _placed)
+        {
+            if (p.Ring <= _freeRing || IovaMath.OrderBase2(p.Pages) != logSize) continue;
+            if (n == _above.Length) Array.Resize(ref _above, n * 2);
+            _above[n++] = p.Pfn;
+        }
+        return n > 0 && _iovad.FreeIovaFastBelow(cpu, pfn, pages, _above.AsSpan(0, n));
     }
 
     /// <summary>Linux: fq_flush_iotlb(): bracket the driver's flush_iotlb_all with the start/finish counters.</summary>
@@ -468,7 +524,8 @@ public sealed class FlushQueue
             Stats.PagesHeld -= (long)e.Pages;
             Stats.Released++;
             OnRelease?.Invoke(e.IovaPfn, e.Pages, counter);
-            _iovad.FreeIovaFast(cpu, e.IovaPfn, e.Pages);
+            if (!_extending || !ReleaseBelowLaterRings(cpu, e.IovaPfn, e.Pages)) _iovad.FreeIovaFast(cpu, e.IovaPfn, e.Pages);
+            if (_recordPlaced) _placed.Add((e.IovaPfn, e.Pages, _freeRing));
             fq.Head = (fq.Head + 1) & fq.ModMask;
         }
     }

@@ -409,6 +409,26 @@ public sealed class IovaDomain
         return true;
     }
 
+    /// <summary>
+    /// Not a kernel operation: free_iova_fast() as it would have happened earlier, before the ranges
+    /// <paramref name="above"/> were freed on <paramref name="cpu"/> (a replay that learns late that a flush released
+    /// this range too, and released it before those): the range goes right below the lowest of them in the CPU's
+    /// loaded magazine. False, changing nothing, when none of them is there (or the magazine is full): the caller then
+    /// frees it the ordinary way.
+    /// </summary>
+    public bool FreeIovaFastBelow(int cpu, ulong pfn, ulong size, ReadOnlySpan<ulong> above)
+    {
+        int logSize = IovaMath.OrderBase2(size);
+        if (logSize >= RangeCacheMaxSize || !_rcaches[logSize].InsertBelow(CheckCpu(cpu), pfn, above)) return false;
+        Stats.RcacheInserts++;
+        return true;
+    }
+
+    /// <summary>Whether <paramref name="cpu"/>'s loaded magazine of class <paramref name="logSize"/> holds
+    /// <paramref name="pfn"/>.</summary>
+    public bool LoadedHolds(int cpu, int logSize, ulong pfn) =>
+        logSize >= 0 && logSize < RangeCacheMaxSize && _rcaches[logSize].LoadedHolds(CheckCpu(cpu), pfn);
+
     /// <summary>Linux: free_iova_fast(): into <paramref name="cpu"/>'s range cache, or back to the tree if too large.</summary>
     public void FreeIovaFast(int cpu, ulong pfn, ulong size)
     {

@@ -74,4 +74,22 @@ internal sealed class IovaMagazine
         }
         return false;
     }
+
+    /// <summary>Puts <paramref name="pfn"/> right below the lowest entry that is one of <paramref name="above"/>,
+    /// the entries from there up moving up one; false (nothing changed) when the magazine is full or holds none of
+    /// them.</summary>
+    public bool InsertBelow(ulong pfn, ReadOnlySpan<ulong> above)
+    {
+        if (IsFull) return false;
+        Span<ulong> pfns = Pfns;
+        for (int i = 0; i < Size; i++)
+        {
+            if (!above.Contains(pfns[i])) continue;
+            pfns[i..Size].CopyTo(pfns[(i + 1)..]);
+            pfns[i] = pfn;
+            Size++;
+            return true;
+        }
+        return false;
+    }
 }

@@ -90,7 +90,8 @@ internal sealed class FlushInstantInference
             Extended++;
             extended = true;
         }
-        else if (traced == withoutFlush && fq.FindWaiting(0, logSize, b.FlushLo, b.FlushHi, out ulong first))
+        else if (traced == withoutFlush && fq.FindWaiting(0, logSize, b.FlushLo, b.FlushHi, out ulong first)
+                 && fq.ExtensionSurfaces(logSize, b.FlushLo, b.FlushHi, cpu))
             b.FlushHi = first;
         if (b.FlushHi <= b.FlushLo + 1) b.FlushCpu = -1;
         return extended;

@@ -118,4 +118,33 @@ public class FlushQueueTests
         Assert.True(fq.RunExpiredTimer());
         Assert.Equal(0, fq.QueuedOn(0));
     }
+
+    [Fact]
+    public void A_placed_flush_extended_later_releases_each_ring_where_the_one_flush_would_have()
+    {
+        // CPU 1 queues X at 1 ms, CPU 0 queues Y at 3 ms; a flush placed at 2 ms on CPU 0 releases X only. Learning
+        // that it ran after Y after all, the extension must leave the cache as one flush at 3 ms would have:
+        // fq_flush_timeout() frees CPU 0's ring (Y) before CPU 1's (X), so X stays on top and Y lies under it.
+        var (d, fq, _, clock) = Make(cpus: 2);
+        var p = Alloc(d, 2);
+        ulong x = p[0], y = p[1];
+        clock.AdvanceTo(1_000_000);
+        fq.QueueIova(1, x, 1);
+        clock.AdvanceTo(3_000_000);
+        fq.QueueIova(0, y, 1);
+        clock.AdvanceTo(4_000_000);
+        var (dOne, fqOne, _, _) = Make(cpus: 2);
+        dOne.CopyStateFrom(d);
+        fqOne.CopyStateFrom(fq);
+        fqOne.FlushTimeoutAsOf(3_000_000, 0);
+
+        fq.FlushTimeoutAsOf(2_000_000, 0);
+        Assert.Equal(x, d.PeekAllocIovaFast(0, 1, 0xfffff));
+        // An allocation that gets X cannot tell whether Y was released too: it would lie under X.
+        Assert.False(fq.ExtensionSurfaces(0, 2_000_001, 4_000_000, 0));
+        fq.ExtendFlushTo(3_000_000);
+        Assert.Equal(dOne.AllocIovaFast(0, 1, 0xfffff, true), d.AllocIovaFast(0, 1, 0xfffff, true)); // X
+        Assert.Equal(dOne.AllocIovaFast(0, 1, 0xfffff, true), d.AllocIovaFast(0, 1, 0xfffff, true)); // Y
+        Assert.Null(d.Validate());
+    }
 }

@@ -55,14 +55,15 @@ public class ReplayFlushQueueGoldenTests
         // Not exact (docs in the issue note): which CPU's softirq ran an idle CPU's timer, and when, is not always
         // recoverable from the allocations. Pinned so a change that loses ground shows. On the model's own state alone
         // (no resync): the rival placements of inferred flushes and the cross-CPU allocation order took it from 1349 to
-        // 2329, flushes placed where a queued range came back before the timer could have run to 2831 (83.6 %). Going
-        // on from the kernel's range after each mismatch leaves 6 wrong.
+        // 2329, flushes placed where a queued range came back before the timer could have run to 2831, a late-learnt
+        // flush releasing each CPU's ring in the kernel's order to 2856 (84.3 %). Going on from the kernel's range after
+        // each mismatch leaves 2 wrong.
         var own = Run(TraceSamples.VtdLazySmp2, resync: false);
         Assert.Equal(3387, own.Fidelity.Compared);
-        Assert.True(own.Fidelity.Matched >= 2831, $"{own.Fidelity.Matched}/{own.Fidelity.Compared}");
+        Assert.True(own.Fidelity.Matched >= 2856, $"{own.Fidelity.Matched}/{own.Fidelity.Compared}");
         Assert.Equal(0, own.Fidelity.Resynced);
         var r = Run(TraceSamples.VtdLazySmp2);
-        Assert.True(r.Fidelity.Matched >= 3381, $"{r.Fidelity.Matched}/{r.Fidelity.Compared}");
+        Assert.True(r.Fidelity.Matched >= 3385, $"{r.Fidelity.Matched}/{r.Fidelity.Compared}");
         Assert.Equal(r.Fidelity.Mismatched, r.Fidelity.Resynced);
     }
 
