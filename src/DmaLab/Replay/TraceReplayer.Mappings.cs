@@ -207,16 +207,11 @@ public sealed partial class TraceReplayer
         if (phys.IsEmpty) return;
         var key = new MapKey(ReplayTable.Sg, d.Id, phys[0]);
 
-        // Same list (count and listed prefix) first; else any live list starting at the same address.
-        int best = -1, bestPrev = -1, prev = -1, fallback = -1, fallbackPrev = -1;
-        for (int i = _table.Head(key); i >= 0; prev = i, i = _table.NextOf(i))
-        {
-            ref var e = ref _table[i];
-            if (fallback < 0) { fallback = i; fallbackPrev = prev; }
-            bool sameCount = e.SgNents == phys.Length || phys.Length < e.SgNents && phys.Length >= e.SgListed;
-            if (sameCount && phys.Length >= e.SgListed && HashList(phys, e.SgListed) == e.SgHash) { best = i; bestPrev = prev; break; }
-        }
-        if (best < 0) { best = fallback; bestPrev = fallbackPrev; }
+        // Same list (count and listed prefix) first; else any live list starting at the same address. A list the
+        // replay mapped ahead of this unmap but whose dma_map_sg is traced after it (an allocation run before an
+        // interrupt it was traced after) is not the one unmapped while another is live: the driver had not received it.
+        var (best, bestPrev) = FindSg(key, phys, r.Line);
+        if (best < 0) (best, bestPrev) = FindSg(key, phys, long.MaxValue);
         UnpairIommu(r, d);
         if (best < 0)
         {
@@ -241,6 +236,22 @@ public sealed partial class TraceReplayer
         p.Unmaps++;
         p.SgUnmaps++;
         PhaseUnmap(true);
+    }
+
+    /// <summary>The live list an unmap of <paramref name="phys"/> closes among those mapped at or before
+    /// <paramref name="line"/> (see <see cref="OnUnmapSg"/>), and its predecessor in the key's chain; -1 when none.</summary>
+    (int Index, int Prev) FindSg(MapKey key, ReadOnlySpan<ulong> phys, long line)
+    {
+        int prev = -1, fallback = -1, fallbackPrev = -1;
+        for (int i = _table.Head(key); i >= 0; prev = i, i = _table.NextOf(i))
+        {
+            ref var e = ref _table[i];
+            if (e.Line > line) continue;
+            if (fallback < 0) { fallback = i; fallbackPrev = prev; }
+            bool sameCount = e.SgNents == phys.Length || phys.Length < e.SgNents && phys.Length >= e.SgListed;
+            if (sameCount && phys.Length >= e.SgListed && HashList(phys, e.SgListed) == e.SgHash) return (i, prev);
+        }
+        return (fallback, fallbackPrev);
     }
 
     void OnAlloc(TraceRecord r)

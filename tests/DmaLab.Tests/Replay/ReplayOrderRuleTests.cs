@@ -57,6 +57,17 @@ public class ReplayOrderRuleTests
         public T Unmap(double us, ulong iova, string flags = "d.h..", int pid = 7, int cpu = 0) =>
             UnmapLine(us, iova, flags, pid, cpu).UnmapCall(us + 1, iova, flags, pid, cpu);
 
+        /// <summary>dma_map_sg of two pages at <paramref name="p0"/> and <paramref name="p1"/> into one 8 KiB IOVA run:
+        /// the iommu:map of each page, then the call.</summary>
+        public T MapSg(double us, ulong iova, ulong p0, ulong p1, string flags = ".....", int pid = 7, int cpu = 0) =>
+            MapLine(us, iova, p0, flags, pid, cpu).MapLine(us + 1, iova + 0x1000, p1, flags, pid, cpu)
+                .Line(us + 2, flags, "dma_map_sg", $"{_dev} dir=FROM_DEVICE nents=2/2 ents=1/1 dma_addrs={{0x{iova:x}}} sizes={{0x2000}} phys_addrs={{0x{p0:x},0x{p1:x}}} attrs=", pid, cpu);
+
+        /// <summary>dma_unmap_sg of that list (traced before the unmap, by phys only), then the iommu:unmap.</summary>
+        public T UnmapSg(double us, ulong iova, ulong p0, ulong p1, string flags = "d.h..", int pid = 7, int cpu = 0) =>
+            Line(us, flags, "dma_unmap_sg", $"{_dev} dir=FROM_DEVICE phys_addrs={{0x{p0:x},0x{p1:x}}} attrs=", pid, cpu)
+                .Line(us + 1, flags, "unmap", $"IOMMU: iova=0x{iova:x16} - 0x{iova + 0x2000:x16} size=8192 unmapped_size=8192", pid, cpu);
+
         public T TimerStart(double us, ulong jiffies, string flags = "d.h2.", int pid = 7, int cpu = 0) =>
             Line(us, flags, "timer_start", $"timer=(____ptrval____) function=fq_flush_timeout expires={jiffies + 3} [timeout=3] bucket_expiry={jiffies + 4} cpu={cpu} idx=0 flags=", pid, cpu);
 
@@ -229,6 +240,24 @@ public class ReplayOrderRuleTests
         var own = t.Replay(resync: false);
         Assert.Equal(7, own.Fidelity.Matched);
         Assert.Equal(0, own.Fidelity.Resynced);
+    }
+
+    [Fact]
+    public void An_unmap_sg_closes_the_list_mapped_before_it_not_one_the_replay_ran_ahead_of_it()
+    {
+        // Strict. The driver maps the same two pages twice. The interrupt that unmaps the first list (A) is traced before
+        // the second call's first map line; the second call got a fresh range (C), so its allocation ran before that
+        // interrupt and the replay runs it first. dma_unmap_sg names only the pages, which both live lists share: it
+        // must close A (the list mapped before it), which the third call then gets back.
+        const ulong A2 = 0xffff_e000, C2 = 0xffff_c000;
+        var t = new T().StrictElsewhere()
+            .MapSg(0, A2, 0x10_0000, 0x20_0000)
+            .UnmapSg(100, A2, 0x10_0000, 0x20_0000)
+            .MapSg(110, C2, 0x10_0000, 0x20_0000)
+            .MapSg(200, A2, 0x30_0000, 0x40_0000);
+        var r = t.Replay(resync: false);
+        AllMatched(r, 6);
+        Assert.Equal(0, r.UnmatchedUnmaps);
     }
 
     [Fact]
