@@ -175,15 +175,39 @@ public sealed class IommuDmaIovaAllocator
         int shift = Iovad.Shift;
         ulong iovaLen = size >> shift;
         dmaLimit = Limit(master, dmaLimit);
-        ulong pfn;
         bool try32 = dmaLimit > Mask32 && master.Pci32BitWorkaround;
         if (_rivals is { Count: > 0 }) _rivals.Alloc(iovaLen, try32, Mask32 >> shift, dmaLimit >> shift, cpu);
-        if (steer != 0 && PeekOn(Iovad, master, size, dmaLimit, cpu) is ulong own && own != 0 && own != steer
-            && Iovad.TakeExact(cpu, steer >> shift, iovaLen, (try32 ? Mask32 : dmaLimit) >> shift))
+        if (steer == 0) return AllocOwn(master, iovaLen, try32, dmaLimit, cpu);
+        ulong want = steer >> shift, wantLimit = (try32 ? Mask32 : dmaLimit) >> shift;
+        // A range-cache hit is known before allocating (a look at the magazine's top); a tree allocation is undone
+        // after the fact when it is not the kernel's.
+        ulong cached = Iovad.PeekCached(cpu, iovaLen, (try32 ? Mask32 : dmaLimit) >> shift);
+        if (cached != 0)
+        {
+            if (cached == want || !Iovad.TakeExact(cpu, want, iovaLen, wantLimit)) return AllocOwn(master, iovaLen, try32, dmaLimit, cpu);
+            SteeredFrom = cached << shift;
+            return steer;
+        }
+        var hints = Iovad.TreeHints;
+        long hits = Iovad.Stats.RcacheHits, retries = Iovad.Stats.RcacheFlushRetries;
+        ulong own = AllocOwn(master, iovaLen, try32, dmaLimit, cpu);
+        if (own == 0 || own == steer || Iovad.Stats.RcacheHits != hits || Iovad.Stats.RcacheFlushRetries != retries
+            || try32 != (dmaLimit > Mask32 && master.Pci32BitWorkaround) || !Iovad.UndoTreeAlloc(own >> shift, hints))
+            return own;
+        if (Iovad.TakeExact(cpu, want, iovaLen, wantLimit))
         {
             SteeredFrom = own;
             return steer;
         }
+        return AllocOwn(master, iovaLen, try32, dmaLimit, cpu); // the state is as it was: the same answer again
+    }
+
+    /// <summary>The allocation of <see cref="AllocIova"/> by the kernel's rules: below 4 GiB first for a PCI device
+    /// that has not fallen back yet, then below the limit.</summary>
+    ulong AllocOwn(IommuDmaMaster master, ulong iovaLen, bool try32, ulong dmaLimit, int cpu)
+    {
+        int shift = Iovad.Shift;
+        ulong pfn;
         if (try32)
         {
             pfn = Iovad.AllocIovaFast(cpu, iovaLen, Mask32 >> shift, false);

@@ -429,6 +429,33 @@ public sealed class IovaDomain
     public bool LoadedHolds(int cpu, int logSize, ulong pfn) =>
         logSize >= 0 && logSize < RangeCacheMaxSize && _rcaches[logSize].LoadedHolds(CheckCpu(cpu), pfn);
 
+    /// <summary>What the range cache would give alloc_iova_fast() of <paramref name="size"/> granules below
+    /// <paramref name="limitPfn"/> on <paramref name="cpu"/>, changing nothing; 0 when it would miss (the tree would
+    /// answer).</summary>
+    public ulong PeekCached(int cpu, ulong size, ulong limitPfn)
+    {
+        if (size < 1UL << (RangeCacheMaxSize - 1)) size = IovaMath.RoundupPowOfTwo(size);
+        int logSize = IovaMath.OrderBase2(size);
+        return logSize < RangeCacheMaxSize && limitPfn + 1 >= size ? _rcaches[logSize].Peek(CheckCpu(cpu), limitPfn + 1 - size) : 0;
+    }
+
+    /// <summary>The tree search's hints (cached_node, cached32_node, max32_alloc_size), for <see cref="UndoTreeAlloc"/>.</summary>
+    public (int Cached, int Cached32, ulong Max32) TreeHints => (_cachedNode, _cached32Node, Max32AllocSize);
+
+    /// <summary>Not a kernel operation: takes back the range the tree search just inserted at <paramref name="pfn"/>
+    /// and restores the hints it had before (<see cref="TreeHints"/>), so a replay can make that allocation come out
+    /// elsewhere. False, changing nothing, when no range starts there.</summary>
+    public bool UndoTreeAlloc(ulong pfn, (int Cached, int Cached32, ulong Max32) hints)
+    {
+        int n = FindNode(pfn);
+        if (n == IovaRbTree.Nil || n == _anchor || _tree.Lo(n) != pfn) return false;
+        _tree.Erase(n);
+        _tree.FreeNode(n);
+        (_cachedNode, _cached32Node, Max32AllocSize) = hints;
+        Stats.TreeAllocs--;
+        return true;
+    }
+
     /// <summary>Linux: free_iova_fast(): into <paramref name="cpu"/>'s range cache, or back to the tree if too large.</summary>
     public void FreeIovaFast(int cpu, ulong pfn, ulong size)
     {

@@ -173,4 +173,35 @@ public class IommuDmaIovaAllocatorTests
         Assert.Equal(0, fq.Stats.TablePagesHeld);
         Assert.Equal(16_000_000UL, fq.Stats.StaleNsMax);
     }
+
+    [Fact]
+    public void A_steered_allocation_takes_the_kernels_range_and_leaves_the_state_the_kernels_answer_would()
+    {
+        // Two allocators fed the same calls; one is told the kernel's answers. From the tree: the allocator's own range
+        // is undone (search hints restored) and the kernel's inserted as the search would have, so the next own answer
+        // is the kernel's next; from the range cache: the kernel's range is taken from under the top.
+        IommuDmaIovaAllocator New() => new(0x1000, 0, Aperture48);
+        var a = New();
+        var m = a.Attach(Dev());
+        var r = a.AllocIova(m, 0x1000, m.Device.DmaMask, 0);
+        Assert.Equal(0xffff_f000UL, r);
+        a.Steer = 0xffff_0000;
+        Assert.Equal(0xffff_0000UL, a.AllocIova(m, 0x1000, m.Device.DmaMask, 0));
+        Assert.Equal(0xffff_e000UL, a.SteeredFrom);
+        Assert.Equal(0xffff_0000UL, a.Iovad.Cached32NodePfnLo << 12);
+        Assert.Equal(0xfffe_f000UL, a.AllocIova(m, 0x1000, m.Device.DmaMask, 0)); // below the kernel's, as after it
+        Assert.Equal(0UL, a.SteeredFrom);
+
+        a.FreeIova(0xffff_f000, 0x1000, 0);
+        a.FreeIova(0xfffe_f000, 0x1000, 0);                  // on top of CPU 0's magazine
+        a.Steer = 0xffff_f000;
+        Assert.Equal(0xffff_f000UL, a.AllocIova(m, 0x1000, m.Device.DmaMask, 0));
+        Assert.Equal(0xfffe_f000UL, a.SteeredFrom);
+        Assert.Equal(0xfffe_f000UL, a.AllocIova(m, 0x1000, m.Device.DmaMask, 0)); // still cached
+        // A steer the allocator agrees with, or one it cannot take (in use), changes nothing.
+        a.Steer = 0xffff_0000;
+        Assert.NotEqual(0xffff_0000UL, a.AllocIova(m, 0x1000, m.Device.DmaMask, 0));
+        Assert.Equal(0UL, a.SteeredFrom);
+        Assert.Null(a.Iovad.Validate());
+    }
 }
