@@ -154,6 +154,7 @@ internal sealed class ReplayReorderWindow
         var e = At(i);
         int level = e.IrqLevel;
         int firstMap = -1, firstIrq = -1;
+        bool flagless = e.Flags.Length == 0;
         int k = i - 1;
         for (; k >= 0; k--)
         {
@@ -166,8 +167,10 @@ internal sealed class ReplayReorderWindow
             // A bounced call allocated its slot at its swiotlb_bounced line (swiotlb_map() traces, then searches), and
             // the model allocates it there: nothing to move.
             if (lx == level && x.Kind == TraceEventKind.SwiotlbBounced) return;
+            if (flagless && InferableIrq(x, e)) continue; // decided once the first map line is known
             break;
         }
+        if (flagless && firstMap >= 0) InferIrqs(e, i, firstMap, ref k, ref firstIrq);
         if (firstIrq < 0 || firstMap < 0) return;
         int spanStart = k + 1;
         var (lo, hi) = Range(e);
@@ -194,6 +197,38 @@ internal sealed class ReplayReorderWindow
             if (afterOwnFree > spanStart) Say?.Invoke($"an interrupt freed the range it received (before line {At(Math.Min(afterOwnFree, _count - 1)).Line}): the allocation came after it");
         }
         MarkFloats(e, afterOwnFree, FreesDeferred?.Invoke(e.Device) ?? false);
+    }
+
+    /// <summary>Records whose interrupt level a trace without the irq-flags column (trace-cmd report without -l) leaves
+    /// to be inferred: the flags of these are set to a hardirq's.</summary>
+    public long InferredIrqs { get; private set; }
+
+    const string InferredHardirqFlags = "..h..";
+
+    static bool InferableIrq(TraceRecord x, TraceRecord e) =>
+        x.Flags.Length == 0 && x.IrqLevel == e.IrqLevel && (x.Kind == TraceEventKind.IommuUnmap || IsFreeingCall(x.Kind));
+
+    /// <summary>
+    /// A trace without the irq-flags column: an unmap or free traced with the task's pid and CPU after the call's first
+    /// map line, before its dma_map_* line, cannot be the task's own (it is inside its own DMA-API call), so an
+    /// interrupt ran it; its flags become a hardirq's. One before the first map line may be the task's own previous
+    /// call: the span ends there (<paramref name="k"/>).
+    /// </summary>
+    void InferIrqs(TraceRecord e, int i, int firstMap, ref int k, ref int firstIrq)
+    {
+        for (int j = firstMap + 1; j < i; j++)
+        {
+            var x = At(j);
+            if (x.Cpu != e.Cpu || x.Pid != e.Pid || !InferableIrq(x, e)) continue;
+            x.SetFlags(InferredHardirqFlags);
+            InferredIrqs++;
+            if (firstIrq < 0 || j < firstIrq) firstIrq = j;
+        }
+        for (int j = firstMap - 1; j > k; j--)
+        {
+            var x = At(j);
+            if (x.Cpu == e.Cpu && x.Pid == e.Pid && InferableIrq(x, e)) { k = j; break; }
+        }
     }
 
     /// <summary>

@@ -64,7 +64,7 @@ public sealed partial class TraceReplayer
             UnknownEventLines = stats?.UnknownEventLines ?? 0,
             Compression = stats?.Compression ?? "",
             InputFormat = stats?.Format ?? "",
-            InputNotes = stats?.Notes.ToList() ?? new(),
+            InputNotes = InputNotes(stats),
             Events = events,
             Devices = devices,
             Processes = processes,

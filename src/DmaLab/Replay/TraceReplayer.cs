@@ -318,6 +318,16 @@ public sealed partial class TraceReplayer
     /// traced address.</summary>
     public long FloatedCalls => _window?.Floated ?? 0;
 
+    /// <summary>The reader's notes on the input, and what the replay inferred that the input does not say.</summary>
+    List<string> InputNotes(TraceReadStats? stats)
+    {
+        var notes = stats?.Notes.ToList() ?? new();
+        if (_window is { InferredIrqs: > 0 } w)
+            notes.Add($"no irq-flags column: {w.InferredIrqs:N0} unmap record(s) traced inside a map call of the task they name " +
+                      "taken as interrupts (trace-cmd report -l prints the column)");
+        return notes;
+    }
+
     void ProcessCore(TraceRecord r)
     {
         if (r.Line == _opt.ExplainLine && _explain is not null)

@@ -20,8 +20,10 @@ public class ReplayOrderRuleTests
     {
         readonly StringBuilder _sb = new();
         readonly int _cpus;
+        readonly bool _flagless;
         string _dev = Dev;
-        public T(int cpus = 1) => _cpus = cpus;
+        /// <param name="flagless">Lines without the irq-flags column, as trace-cmd report prints them without -l.</param>
+        public T(int cpus = 1, bool flagless = false) { _cpus = cpus; _flagless = flagless; }
 
         /// <summary>Evidence of strict domains on another device (its own domain): twice a freed IOVA reused at once.</summary>
         public T StrictElsewhere()
@@ -35,7 +37,8 @@ public class ReplayOrderRuleTests
         public T Line(double us, string flags, string evt, string fields, int pid = 7, int cpu = 0)
         {
             string ts = (us / 1e6).ToString("F6", CultureInfo.InvariantCulture);
-            _sb.Append($"            task-{pid,-7} [{cpu:000}] {flags} {ts,12}: {evt}: {fields}\n");
+            _sb.Append(_flagless ? $"            task-{pid,-7} [{cpu:000}] {ts,12}: {evt}: {fields}\n"
+                                 : $"            task-{pid,-7} [{cpu:000}] {flags} {ts,12}: {evt}: {fields}\n");
             return this;
         }
 
@@ -258,6 +261,23 @@ public class ReplayOrderRuleTests
         var r = t.Replay(resync: false);
         AllMatched(r, 6);
         Assert.Equal(0, r.UnmatchedUnmaps);
+    }
+
+    [Fact]
+    public void Without_the_flags_column_an_unmap_inside_a_call_is_taken_as_an_interrupt_after_the_allocation()
+    {
+        // Strict, no irq-flags column. B is unmapped (with the task's pid: an interrupt shows the task it hit) after the
+        // call's first map line, so inside the call: an interrupt that ran after the allocation, which got a fresh
+        // range, not B. Taken as the task's own record it would come first, and the allocation would get B back.
+        var t = new T(flagless: true).StrictElsewhere()
+            .Map(100, A, 0x1000).Map(110, B, 0x2000)
+            .MapLine(200, C, 0x3000)
+            .Unmap(205, B)
+            .MapCall(210, C, 0x3000)
+            .Map(300, B, 0x4000);
+        var r = t.Replay(resync: false);
+        AllMatched(r, 7);
+        Assert.Equal(1, r.ReorderedCalls);
     }
 
     [Fact]
