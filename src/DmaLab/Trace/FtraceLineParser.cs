@@ -77,7 +77,7 @@ internal sealed partial class FtraceLineParser
             if (j > i + 1 && j < line.Length && line[j] == (byte)']') { open = i; close = j; break; }
             search = i + 1;
         }
-        if (open < 0) { reason = "expected 'TASK-PID [CPU] TIMESTAMP: EVENT: FIELDS'"; return false; }
+        if (open < 0) return TryParseLatencyHeader(line, ref h, out reason);
         h.Cpu = (int)Math.Min(int.MaxValue, ParseDecimalOr(line[(open + 1)..close], -1));
 
         var before = TrimEnd(line[..open]);
@@ -108,7 +108,50 @@ internal sealed partial class FtraceLineParser
         if (!LooksLikeTimestamp(first)) { reason = "expected TIMESTAMP: after [CPU]"; return false; }
         if (!TryParseTimestamp(first[..^1], out h.TimestampNs)) { reason = "bad timestamp"; return false; }
         rest = sp < 0 ? default : TrimStart(rest[sp..]);
+        return TryParseEvent(rest, ref h, out reason);
+    }
 
+    /// <summary>
+    /// trace-cmd report -l's latency form, "TASK-PID CPUFLAGS TIMESTAMP: EVENT: FIELDS": the CPU number runs straight
+    /// into the irqs-off/need-resched/hardirq-softirq/preempt(/migrate-disable) flags ("1d.h1.").
+    /// </summary>
+    static bool TryParseLatencyHeader(ReadOnlySpan<byte> line, ref Header h, out string? reason)
+    {
+        reason = "expected 'TASK-PID [CPU] TIMESTAMP: EVENT: FIELDS'";
+        // The timestamp is the first "DIGITS.DIGITS:" token after the task; the token before it is CPU and flags.
+        var rest = TrimStart(line);
+        int prevStart = -1, prevEnd = -1, pos = 0;
+        while (pos < rest.Length)
+        {
+            int end = rest[pos..].IndexOf((byte)' ');
+            end = end < 0 ? rest.Length : pos + end;
+            var tok = rest[pos..end];
+            if (prevStart > 0 && LooksLikeTimestamp(tok) && tok.IndexOf((byte)'.') > 0)
+            {
+                var cpuFlags = rest[prevStart..prevEnd];
+                int d = 0;
+                while (d < cpuFlags.Length && IsDigit(cpuFlags[d])) d++;
+                if (d == 0 || d > 9 || cpuFlags.Length - d is < 4 or > 5) return false;
+                var before = TrimEnd(rest[..prevStart]);
+                int p = before.Length;
+                while (p > 0 && IsDigit(before[p - 1])) p--;
+                if (p == before.Length || p == 0 || before[p - 1] != (byte)'-' || before.Length - p > 9) return false;
+                if (!TryParseTimestamp(tok[..^1], out h.TimestampNs)) { reason = "bad timestamp"; return false; }
+                h.Cpu = (int)ParseDecimalOr(cpuFlags[..d], -1);
+                h.Flags = cpuFlags[d..];
+                h.Pid = (int)ParseDecimalOr(before[p..], 0);
+                h.Task = TrimStart(before[..(p - 1)]);
+                return TryParseEvent(end < rest.Length ? TrimStart(rest[end..]) : default, ref h, out reason);
+            }
+            if (end > pos) { prevStart = pos; prevEnd = end; }
+            pos = end + 1;
+        }
+        return false;
+    }
+
+    /// <summary>"EVENT: FIELDS" after the timestamp.</summary>
+    static bool TryParseEvent(ReadOnlySpan<byte> rest, ref Header h, out string? reason)
+    {
         // "EVENT:" or trace-cmd's "system:EVENT:".
         int colon = rest.IndexOf((byte)':');
         if (colon <= 0) { reason = "expected EVENT: after the timestamp"; return false; }

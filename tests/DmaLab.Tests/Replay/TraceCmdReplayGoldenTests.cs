@@ -69,4 +69,17 @@ public class TraceCmdReplayGoldenTests
         Assert.True(report.Fidelity.Matched == report.Fidelity.Compared, $"{report.Fidelity.Matched}/{report.Fidelity.Compared}");
         Assert.Contains(report.InputNotes, n => n.StartsWith("no irq-flags column", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Lazy_smp2_report_dash_l_replays_like_the_text()
+    {
+        // trace-cmd report -l prints the irq-flags column: nothing is guessed, and the replay is the text's, order
+        // decisions included.
+        var text = Run(TraceSamples.TraceCmdLazySmp2 + ".trace.xz");
+        var report = Run(TraceSamples.TraceCmdLazySmp2 + ".report-l.txt.xz");
+        Assert.Equal(Summary(text, false), Summary(report, false));
+        Assert.Equal(text.ReorderedCalls, report.ReorderedCalls);
+        Assert.Equal(3377, report.Fidelity.Matched);
+        Assert.DoesNotContain(report.InputNotes, n => n.StartsWith("no irq-flags column", StringComparison.Ordinal));
+    }
 }

@@ -65,4 +65,21 @@ public class TraceCmdReportTextTests
         Assert.Equal(1, stats.MalformedLines);
         Assert.Contains(reason, stats.Malformed[0].Reason);
     }
+
+    [Fact]
+    public void Report_dash_l_latency_form_runs_the_cpu_into_the_flags()
+    {
+        // trace-cmd report -l: "TASK-PID CPUFLAGS TIMESTAMP: ..." with no brackets (trace-cmd 3.1.6).
+        var recs = Read("cpus=2\n" +
+            "    init-1       1.....     6.940144: print:                tracing_mark_write: PHASE start\n" +
+            "  <idle>-0       0d.h1.     8.723953: unmap:                IOMMU: iova=0x00000000fffd8000 - 0x00000000fffdc000 size=16384 unmapped_size=16384\n" +
+            "      dd-164    12.Ns2.     8.724033: map:                  IOMMU: iova=0x00000000fffd8000 - 0x00000000fffd9000 paddr=0x000000007fdc4000 size=4096\n",
+            out var stats);
+        Assert.Equal(0, stats.MalformedLines);
+        Assert.Equal(3, recs.Count);
+        Assert.Equal((1, ".....", 0, "init", 1), (recs[0].Cpu, recs[0].Flags, recs[0].IrqLevel, recs[0].Task, recs[0].Pid));
+        Assert.Equal((0, "d.h1.", 2, "<idle>", 0), (recs[1].Cpu, recs[1].Flags, recs[1].IrqLevel, recs[1].Task, recs[1].Pid));
+        Assert.Equal((12, ".Ns2.", 1, 8_724_033_000UL), (recs[2].Cpu, recs[2].Flags, recs[2].IrqLevel, recs[2].TimestampNs));
+        Assert.Equal(TraceEventKind.IommuMap, recs[2].Kind);
+    }
 }
