@@ -429,19 +429,27 @@ public sealed class FlushQueue
     /// <paramref name="pfn"/> of class <paramref name="logSize"/> (or, with pfn 0, the first such of the class): its
     /// queue time.
     /// </summary>
-    public bool FindWaiting(ulong pfn, int logSize, ulong lo, ulong hi, out ulong queuedNs)
+    public bool FindWaiting(ulong pfn, int logSize, ulong lo, ulong hi, out ulong queuedNs) =>
+        FindWaiting(pfn, logSize, lo, hi, out queuedNs, out _);
+
+    /// <summary><see cref="FindWaiting(ulong, int, ulong, ulong, out ulong)"/>, with the ring the entry waits in.</summary>
+    bool FindWaiting(ulong pfn, int logSize, ulong lo, ulong hi, out ulong queuedNs, out int ring)
     {
         queuedNs = ulong.MaxValue;
+        ring = -1;
         ulong c = _flushStartCnt;
-        foreach (var r in _rings)
+        for (int ri = 0; ri < _rings.Length; ri++)
+        {
+            var r = _rings[ri];
             for (uint i = r.Head; i != r.Tail; i = (i + 1) & r.ModMask)
             {
                 ref var e = ref r.Entries[i];
                 if (e.Counter != c || e.QueuedNs <= lo || e.QueuedNs >= hi || IovaMath.OrderBase2(e.Pages) != logSize) continue;
                 if (pfn != 0 && e.IovaPfn != pfn) continue;
-                if (e.QueuedNs < queuedNs) queuedNs = e.QueuedNs;
+                if (e.QueuedNs < queuedNs) { queuedNs = e.QueuedNs; ring = ri; }
             }
-        return queuedNs != ulong.MaxValue;
+        }
+        return ring >= 0;
     }
 
     /// <summary>Linux: fq_flush_timeout(): disarm, flush the IOTLB, release every ring's covered entries.</summary>
@@ -462,19 +470,7 @@ public sealed class FlushQueue
     /// </summary>
     public bool ExtensionSurfaces(int logSize, ulong lo, ulong hi, int cpu)
     {
-        ulong c = _flushStartCnt, first = ulong.MaxValue;
-        int ring = -1;
-        for (int ri = 0; ri < _rings.Length; ri++)
-        {
-            var r = _rings[ri];
-            for (uint i = r.Head; i != r.Tail; i = (i + 1) & r.ModMask)
-            {
-                ref var e = ref r.Entries[i];
-                if (e.Counter != c || e.QueuedNs <= lo || e.QueuedNs >= hi || IovaMath.OrderBase2(e.Pages) != logSize) continue;
-                if (e.QueuedNs < first) { first = e.QueuedNs; ring = ri; }
-            }
-        }
-        if (ring < 0) return false;
+        if (!FindWaiting(0, logSize, lo, hi, out _, out int ring)) return false;
         foreach (var p in _placed)
             if (p.Ring > ring && IovaMath.OrderBase2(p.Pages) == logSize && _iovad.LoadedHolds(cpu, logSize, p.Pfn)) return false;
         return true;

@@ -365,13 +365,9 @@ public sealed class IovaDomain
     /// </summary>
     public ulong PeekAllocIovaFast(int cpu, ulong size, ulong limitPfn)
     {
+        ulong pfn = PeekCached(cpu, size, limitPfn);
+        if (pfn != 0) return pfn;
         if (size < 1UL << (RangeCacheMaxSize - 1)) size = IovaMath.RoundupPowOfTwo(size);
-        int logSize = IovaMath.OrderBase2(size);
-        if (logSize < RangeCacheMaxSize)
-        {
-            ulong pfn = _rcaches[logSize].Peek(CheckCpu(cpu), limitPfn + 1 - size);
-            if (pfn != 0) return pfn;
-        }
         return SearchRange(size, limitPfn + 1, true, commit: false, out ulong newPfn, out _) ? newPfn : 0;
     }
 
@@ -436,7 +432,7 @@ public sealed class IovaDomain
     {
         if (size < 1UL << (RangeCacheMaxSize - 1)) size = IovaMath.RoundupPowOfTwo(size);
         int logSize = IovaMath.OrderBase2(size);
-        return logSize < RangeCacheMaxSize && limitPfn + 1 >= size ? _rcaches[logSize].Peek(CheckCpu(cpu), limitPfn + 1 - size) : 0;
+        return logSize < RangeCacheMaxSize ? _rcaches[logSize].Peek(CheckCpu(cpu), limitPfn + 1 - size) : 0;
     }
 
     /// <summary>The tree search's hints (cached_node, cached32_node, max32_alloc_size), for <see cref="UndoTreeAlloc"/>.</summary>

@@ -60,6 +60,9 @@ internal sealed class IovaMagazine
         return pfn;
     }
 
+    /// <summary>Whether the magazine holds <paramref name="pfn"/>.</summary>
+    public bool Holds(ulong pfn) => ((ReadOnlySpan<ulong>)Pfns)[..Size].Contains(pfn);
+
     /// <summary>Takes <paramref name="pfn"/> out wherever it sits, the entries above it moving down one (their order
     /// kept); false when the magazine does not hold it.</summary>
     public bool Remove(ulong pfn)

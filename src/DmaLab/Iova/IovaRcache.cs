@@ -180,12 +180,7 @@ internal sealed class IovaRcache
     public bool InsertBelow(int cpu, ulong pfn, ReadOnlySpan<ulong> above) => _loaded[cpu].InsertBelow(pfn, above);
 
     /// <summary>Whether <paramref name="cpu"/>'s loaded magazine holds <paramref name="pfn"/>.</summary>
-    public bool LoadedHolds(int cpu, ulong pfn)
-    {
-        var m = _loaded[cpu];
-        for (int i = 0; i < m.Size; i++) if (m.Pfns[i] == pfn) return true;
-        return false;
-    }
+    public bool LoadedHolds(int cpu, ulong pfn) => _loaded[cpu].Holds(pfn);
 
     /// <summary>Linux: iova_depot_work_func(): trims one magazine while the depot holds more than one per online CPU.</summary>
     public void RunWork(ulong nowNs, int onlineCpus)
